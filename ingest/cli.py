@@ -48,10 +48,17 @@ def _summary(console: Console, report: IngestReport, seconds: float, store: Stor
     default=None,
     help="Who may see answers from these files (default RAG_AUDIENCE, public).",
 )
-@click.option("--data-dir", type=click.Path(path_type=Path), envvar="RAG_DATA_DIR", help="Index location (RAG_DATA_DIR).")
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), envvar="RAG_DATA_DIR", help="Index location (RAG_DATA_DIR)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar; summary only.")
 def main(
-    paths: tuple[Path, ...], prune: bool, delete_ids: tuple[str, ...], audience: str | None, data_dir: Path | None, quiet: bool
+    paths: tuple[Path, ...],
+    prune: bool,
+    delete_ids: tuple[str, ...],
+    audience: str | None,
+    data_dir: Path | None,
+    quiet: bool,
 ) -> None:
     """Parse, chunk, embed and index PATHS (files or folders), incrementally.
 

@@ -70,7 +70,7 @@ def _offline_unstructured() -> Any:
     nlp = spacy.blank("xx")
     nlp.add_pipe("sentencizer")
     tokenize._get_nlp = lambda: nlp  # type: ignore[assignment]
-    text_type.contains_verb = _reads_like_a_sentence  # type: ignore[assignment]
+    text_type.contains_verb = _reads_like_a_sentence
     from unstructured.partition.auto import partition
 
     return partition
@@ -109,7 +109,8 @@ def parse_file(path: Path, *, name: str, max_pages: int, max_bytes: int) -> Pars
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
-            name, f"unsupported file type {suffix or '(no extension)'}; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+            name,
+            f"unsupported file type {suffix or '(no extension)'}; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
         )
     try:
         size = path.stat().st_size
@@ -118,7 +119,9 @@ def parse_file(path: Path, *, name: str, max_pages: int, max_bytes: int) -> Pars
     if size == 0:
         raise DocumentError(name, "the file is empty")
     if size > max_bytes:
-        raise DocumentError(name, f"the file has {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB (RAG_MAX_FILE_MB)")
+        raise DocumentError(
+            name, f"the file has {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB (RAG_MAX_FILE_MB)"
+        )
     if suffix == ".pdf":
         _check_pdf(path, name, max_pages)
     elif suffix in TEXT_SUFFIXES:
@@ -136,7 +139,9 @@ def parse_file(path: Path, *, name: str, max_pages: int, max_bytes: int) -> Pars
     except Exception as exc:  # unstructured and its parsers raise anything from KeyError to zipfile errors
         log.debug("partition failed for %s", name, exc_info=True)
         kind = suffix.lstrip(".").upper()
-        raise DocumentError(name, f"could not be read as {kind} ({type(exc).__name__}); the file may be damaged") from exc
+        raise DocumentError(
+            name, f"could not be read as {kind} ({type(exc).__name__}); the file may be damaged"
+        ) from exc
 
     elements = [_convert(e) for e in raw if (e.text or "").strip()]
     if not elements:

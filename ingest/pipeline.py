@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -60,7 +60,8 @@ class SourceFile:
 
 def fingerprint(settings: Settings, embedder_name: str) -> str:
     """Everything besides the file bytes that shapes a document's chunks and vectors."""
-    return f"parser={PARSER_VERSION};chunk={settings.chunk_tokens}/{settings.chunk_overlap_tokens};embedder={embedder_name}"
+    chunking = f"{settings.chunk_tokens}/{settings.chunk_overlap_tokens}"
+    return f"parser={PARSER_VERSION};chunk={chunking};embedder={embedder_name}"
 
 
 def discover(paths: Sequence[Path]) -> tuple[list[SourceFile], list[FileResult]]:
@@ -87,7 +88,14 @@ def _language(texts: Iterable[str], default: str) -> str:
 
 
 def build_chunks(
-    path: Path, *, doc_id: str, content_hash: str, audience: Audience, settings: Settings, count: Callable[[str], int], max_tokens: int
+    path: Path,
+    *,
+    doc_id: str,
+    content_hash: str,
+    audience: Audience,
+    settings: Settings,
+    count: Callable[[str], int],
+    max_tokens: int,
 ) -> tuple[str, str, list[Chunk]]:
     """Parse and chunk one file; returns (title, language, chunks). Raises DocumentError."""
     parsed = parse_file(
@@ -160,7 +168,7 @@ def ingest_file(
         audience=audience,
         fingerprint=fp,
         root=source.root,
-        ingested_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     store.replace_document(record, chunks)
     return FileResult(source.doc_id, "updated" if old else "added", len(chunks), seconds=time.perf_counter() - started)

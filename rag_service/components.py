@@ -23,7 +23,9 @@ class Components:
     def load(cls, settings: Settings) -> Components:
         embedder = build_embedder(settings)
         store = Store(settings, embedder)
-        log.info("index %s: %d documents, %d chunks", store.collection_name, len(store.documents()), store.chunk_count())
+        log.info(
+            "index %s: %d documents, %d chunks", store.collection_name, len(store.documents()), store.chunk_count()
+        )
         return cls(settings=settings, embedder=embedder, store=store)
 
     def close(self) -> None:

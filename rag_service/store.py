@@ -32,6 +32,7 @@ from .errors import ConfigError, NotFound, StoreError
 from .lexical import tokenize
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG to the root logger
 
 MANIFEST_VERSION = 1
 _BATCH = 1000  # below Chroma's max batch of 5461
@@ -76,6 +77,7 @@ class Store:
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.embedder = embedder
         self.collection_name = f"{settings.collection}_{embedder.name}"
+        self._embed_batch = settings.embed_batch_size
         self._index_dir = settings.index_dir
         self._manifest_path = settings.index_dir / "manifest.json"
         self._bm25_dir = settings.index_dir / f"bm25_{embedder.name}"
@@ -147,16 +149,19 @@ class Store:
         if mtime != self._manifest_mtime:
             self._load_manifest()
 
-    def _save_manifest(self) -> None:
+    def _save_manifest(self, docs: dict[str, DocumentRecord]) -> None:
+        """Commit ``docs`` as the current state: on disk first, in memory only once that succeeded,
+        so a failed write leaves this process agreeing with the file."""
         data: dict[str, Any] = {"version": MANIFEST_VERSION, "collections": {}}
         if self._manifest_path.exists():
             data = json.loads(self._manifest_path.read_text(encoding="utf-8"))
-        self._generation += 1
+        generation = self._generation + 1
         data.setdefault("collections", {})[self.collection_name] = {
-            "generation": self._generation,
-            "documents": {k: v.to_json() for k, v in sorted(self._docs.items())},
+            "generation": generation,
+            "documents": {k: v.to_json() for k, v in sorted(docs.items())},
         }
         _atomic_write_json(self._manifest_path, data)
+        self._docs, self._generation = docs, generation
         self._manifest_mtime = self._manifest_path.stat().st_mtime_ns
 
     # ------------------------------------------------------------------ reads
@@ -180,8 +185,10 @@ class Store:
         found: dict[str, Chunk] = {}
         with chroma_errors("get"):
             for start in range(0, len(chunk_ids), _BATCH):
-                got = self._collection.get(ids=list(chunk_ids[start : start + _BATCH]), include=["documents", "metadatas"])
-                for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
+                got = self._collection.get(
+                    ids=list(chunk_ids[start : start + _BATCH]), include=["documents", "metadatas"]
+                )
+                for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False):
                     found[cid] = Chunk.from_metadata(cid, text or "", dict(meta or {}))
         return [found[c] for c in chunk_ids if c in found]
 
@@ -205,9 +212,14 @@ class Store:
                 query_embeddings=[vector], n_results=n, where=where, include=["documents", "metadatas", "distances"]
             )
         hits: list[Hit] = []
-        for cid, text, meta, dist in zip(
-            res["ids"][0], (res["documents"] or [[]])[0], (res["metadatas"] or [[]])[0], (res["distances"] or [[]])[0]
-        ):
+        rows = zip(
+            res["ids"][0],
+            (res["documents"] or [[]])[0],
+            (res["metadatas"] or [[]])[0],
+            (res["distances"] or [[]])[0],
+            strict=True,
+        )
+        for cid, text, meta, dist in rows:
             if cid in current:
                 hits.append(Hit(Chunk.from_metadata(cid, text or "", dict(meta or {})), 1.0 - float(dist)))
         return hits[:k]
@@ -222,7 +234,7 @@ class Store:
         current = self._current_ids()
         n = min(len(lex.ids), k * 3 + 16)
         idx, scores = lex.retriever.retrieve([tokens], k=n, show_progress=False)
-        ranked = [(lex.ids[int(i)], float(s)) for i, s in zip(idx[0], scores[0]) if float(s) > 0]
+        ranked = [(lex.ids[int(i)], float(s)) for i, s in zip(idx[0], scores[0], strict=False) if float(s) > 0]
         ranked = [(cid, s) for cid, s in ranked if cid in current]
         chunks = {c.chunk_id: c for c in self.get_chunks([cid for cid, _ in ranked])}
         hits = [Hit(chunks[cid], s) for cid, s in ranked if cid in chunks]
@@ -237,19 +249,21 @@ class Store:
         if not chunks:
             raise StoreError(f"refusing to index {record.doc_id!r} without chunks")
         old = self._docs.get(record.doc_id)
-        vectors = self.embedder.embed_batch([c.text for c in chunks], kind="passage")
+        vectors: list[list[float]] = []
+        for start in range(0, len(chunks), self._embed_batch):
+            texts = [c.text for c in chunks[start : start + self._embed_batch]]
+            vectors.extend(self.embedder.embed_batch(texts, kind="passage"))
         with chroma_errors("upsert"):
             for start in range(0, len(chunks), _BATCH):
                 part = chunks[start : start + _BATCH]
                 self._collection.upsert(
                     ids=[c.chunk_id for c in part],
-                    embeddings=vectors[start : start + _BATCH],  # type: ignore[arg-type]
+                    embeddings=vectors[start : start + _BATCH],
                     documents=[c.text for c in part],
-                    metadatas=[c.metadata() for c in part],  # type: ignore[misc]
+                    metadatas=[c.metadata() for c in part],
                 )
         record.chunk_ids = [c.chunk_id for c in chunks]
-        self._docs[record.doc_id] = record
-        self._save_manifest()
+        self._save_manifest({**self._docs, record.doc_id: record})
         if old is not None:
             stale = sorted(set(old.chunk_ids) - set(record.chunk_ids))
             self._delete_ids(stale)
@@ -257,10 +271,10 @@ class Store:
     def delete_document(self, doc_id: str) -> DocumentRecord:
         """Remove a document from both indexes; unknown ids raise NotFound."""
         self._refresh_if_changed()
-        rec = self._docs.pop(doc_id, None)
+        rec = self._docs.get(doc_id)
         if rec is None:
             raise NotFound(f"no document {doc_id!r}")
-        self._save_manifest()
+        self._save_manifest({k: v for k, v in self._docs.items() if k != doc_id})
         self._delete_ids(rec.chunk_ids)
         self.refresh_lexical()
         return rec

@@ -36,7 +36,9 @@ def request_id(request: Request) -> str:
 def error_response(request: Request, status: int, type_: str, message: str) -> JSONResponse:
     rid = request_id(request)
     return JSONResponse(
-        {"error": {"type": type_, "message": message, "request_id": rid}}, status_code=status, headers={"X-Request-Id": rid}
+        {"error": {"type": type_, "message": message, "request_id": rid}},
+        status_code=status,
+        headers={"X-Request-Id": rid},
     )
 
 
@@ -50,11 +52,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RagError)
     async def _rag_error(request: Request, exc: RagError) -> JSONResponse:
-        for cls, status, type_, public in _STATUS:
-            if isinstance(exc, cls):
-                break
-        else:
-            status, type_, public = 500, "internal_error", False
+        status, type_, public = next(
+            ((status, type_, public) for cls, status, type_, public in _STATUS if isinstance(exc, cls)),
+            (500, "internal_error", False),
+        )
         log.log(
             logging.WARNING if status < 500 else logging.ERROR,
             "request %s: %s: %s",
@@ -84,4 +85,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("request %s: unexpected error", request_id(request), exc_info=exc)
-        return error_response(request, 500, "internal_error", "The service could not complete the request; it has been logged.")
+        return error_response(
+            request, 500, "internal_error", "The service could not complete the request; it has been logged."
+        )

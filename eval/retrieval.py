@@ -1,0 +1,72 @@
+"""Retrieval quality of an index on a dataset: hit@k, recall@k and MRR against gold ``doc_ids``,
+per search mode. Used to choose the embedder and, later, to tune fusion."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag_service.documents import Hit
+from rag_service.store import Store
+
+from .dataset import Question
+from .metrics import MRR, HitAtK, RecallAtK, mean
+
+Search = Callable[[str, int], list[Hit]]
+
+
+@dataclass(frozen=True)
+class RetrievalRow:
+    id: str
+    language: str
+    retrieved: list[str]
+    gold: list[str]
+    hit: float | None
+    recall: float | None
+    rr: float | None
+    ms: float
+
+
+def searches(store: Store) -> dict[str, Search]:
+    return {
+        "dense": lambda q, k: store.dense_search(q, k=k, audience=None),
+        "lexical": lambda q, k: store.lexical_search(q, k=k, audience=None),
+    }
+
+
+def evaluate(search: Search, questions: Sequence[Question], *, k: int, depth: int = 50) -> list[RetrievalRow]:
+    """Rank chunks ``depth`` deep so MRR sees documents beyond k; hit/recall use the first k documents."""
+    hit, recall, mrr = HitAtK(k), RecallAtK(k), MRR()
+    rows = []
+    for q in questions:
+        if not q.doc_ids:
+            continue
+        started = time.perf_counter()
+        hits = search(q.question, depth)
+        ms = (time.perf_counter() - started) * 1000
+        docs = [h.chunk.doc_id for h in hits]
+        rows.append(
+            RetrievalRow(
+                q.id,
+                q.language,
+                docs,
+                q.doc_ids,
+                hit.score(docs, q.doc_ids).value,
+                recall.score(docs, q.doc_ids).value,
+                mrr.score(docs, q.doc_ids).value,
+                ms,
+            )
+        )
+    return rows
+
+
+def summarise(rows: Sequence[RetrievalRow], k: int) -> dict[str, float | int | None]:
+    ms = sorted(r.ms for r in rows)
+    return {
+        "n": len(rows),
+        f"hit@{k}": mean([r.hit for r in rows]),
+        f"recall@{k}": mean([r.recall for r in rows]),
+        "mrr": mean([r.rr for r in rows]),
+        "query_ms_p50": ms[len(ms) // 2] if ms else None,
+    }
