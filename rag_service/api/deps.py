@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from ..components import Components
 from ..config import Settings
 from ..errors import BackendUnavailable
+from ..pipeline import Pipeline
 
 
 def get_settings(request: Request) -> Settings:
@@ -25,3 +26,10 @@ def get_components(request: Request) -> Components:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ComponentsDep = Annotated[Components, Depends(get_components)]
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    return get_components(request).pipeline
+
+
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BackendUnavailable, ConfigError, InvalidInput, NotFound, RagError, StoreError
+from ..llm import Overloaded
 
 log = logging.getLogger("rag_service.api")
 
@@ -48,6 +49,13 @@ def install_error_handlers(app: FastAPI) -> None:
         rid = request_id(request)
         response = await call_next(request)
         response.headers["X-Request-Id"] = rid
+        return response
+
+    @app.exception_handler(Overloaded)
+    async def _overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        log.warning("request %s: model queue full; answered 429", request_id(request))
+        response = error_response(request, 429, "rate_limited", "The assistant is busy; please retry in a few seconds.")
+        response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
 
     @app.exception_handler(RagError)

@@ -1,0 +1,130 @@
+"""``POST /v1/chat/completions``: OpenAI-compatible chat over the same pipeline as /v1/answer.
+
+Streaming and non-streaming share one code path (``Pipeline.events``). The first event is
+computed before the response starts, so a bad request or a full queue still gets its proper
+status (422, 429) instead of a broken stream. A client that disconnects mid-stream closes the
+pipeline's generator, which releases the model for the next request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from ...conversations import Turn
+from ...errors import InvalidInput
+from ...pipeline import Done, Event, Query, TextDelta
+from ..deps import PipelineDep
+from ..errors import request_id
+from ..schemas import ChatCompletionIn, RagInfo, chat_chunk, chat_completion
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+log = logging.getLogger("rag_service.api")
+
+
+def _query(body: ChatCompletionIn, conversation_header: str | None) -> Query:
+    turns = [m for m in body.messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1].role != "user":
+        raise InvalidInput("messages must end with a user message")
+    question = turns[-1].text()
+    history = [Turn(m.role, m.text()) for m in turns[:-1]]
+    return Query(
+        question=question,
+        conversation_id=body.conversation_id or conversation_header,
+        customer_id=body.user,
+        history=history or None,  # None: the conversation's stored turns (when conversation_id is given)
+        disclose=True,
+    )
+
+
+def _first(events: Iterator[Event]) -> Event:
+    return next(events)
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionIn,
+    request: Request,
+    pipeline: PipelineDep,
+    x_conversation_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> JSONResponse | StreamingResponse:
+    query = _query(body, x_conversation_id)
+    model = body.model or "rag-service"
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    events = await run_in_threadpool(pipeline.events, query)
+    first = await run_in_threadpool(_first, events)  # errors here still become proper HTTP statuses
+
+    if not body.stream:
+        parts: list[str] = []
+        event: Event = first
+        while True:
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            else:
+                return JSONResponse(chat_completion(event.result, "".join(parts), model, completion_id))
+            event = await run_in_threadpool(_first, events)
+
+    async def sse() -> AsyncIterator[str]:
+        def data(obj: dict[str, Any]) -> str:
+            return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+        yield data(chat_chunk(completion_id, model, {"role": "assistant", "content": ""}))
+        pending: list[Event] = [first]
+        try:
+            async for event in _chain(pending, events):
+                if await request.is_disconnected():
+                    log.info("request %s: client left mid-stream; freeing the model", request_id(request))
+                    return
+                if isinstance(event, TextDelta):
+                    yield data(chat_chunk(completion_id, model, {"content": event.text}))
+                elif isinstance(event, Done):
+                    result = event.result
+                    yield data(
+                        chat_chunk(
+                            completion_id,
+                            model,
+                            {},
+                            "stop",
+                            citations=[c.__dict__ for c in result.citations],
+                            rag=RagInfo.from_result(result).model_dump(),
+                            usage={
+                                "prompt_tokens": result.prompt_tokens,
+                                "completion_tokens": result.completion_tokens,
+                                "total_tokens": result.prompt_tokens + result.completion_tokens,
+                            },
+                        )
+                    )
+            yield "data: [DONE]\n\n"
+        except Exception:
+            log.exception("request %s: stream failed", request_id(request))
+            yield data(
+                {
+                    "error": {
+                        "type": "internal_error",
+                        "message": "The answer could not be completed.",
+                        "request_id": request_id(request),
+                    }
+                }
+            )
+        finally:
+            events.close()  # type: ignore[attr-defined]
+
+    return StreamingResponse(
+        sse(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Request-Id": request_id(request)},
+    )
+
+
+async def _chain(first: list[Event], rest: Iterator[Event]) -> AsyncIterator[Event]:
+    for event in first:
+        yield event
+    async for event in iterate_in_threadpool(rest):
+        yield event

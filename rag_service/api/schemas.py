@@ -1,0 +1,173 @@
+"""Request and response bodies of the HTTP API (the contract in DESIGN.md). Kept apart from the
+core's types: ``*Out.from_result`` decides exactly what a client sees."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..documents import DocumentRecord
+from ..pipeline import AnswerResult, Citation
+
+conversation_id_field = Field(
+    None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Continue this conversation; null starts one."
+)
+customer_id_field = Field(None, max_length=128, description="The customer asking, when known (personalisation).")
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(..., min_length=1, max_length=20_000, description="The customer's question.")
+    conversation_id: str | None = conversation_id_field
+    customer_id: str | None = customer_id_field
+    language: Literal["de", "en"] | None = Field(
+        None, description="Answer language; null detects it from the question."
+    )
+
+
+class CitationOut(BaseModel):
+    n: int = Field(description="The number used as [n] in the answer text.")
+    doc_id: str
+    title: str
+    source: str
+    chunk_id: str
+    text: str = Field(description="The cited passage, so a person can check the answer.")
+    page: int | None = None
+
+    @classmethod
+    def from_core(cls, c: Citation) -> CitationOut:
+        return cls(**c.__dict__)
+
+
+class Timings(BaseModel):
+    retrieval_ms: float = 0
+    generation_ms: float = 0
+    total_ms: float = 0
+    first_token_ms: float | None = None
+
+
+class AnswerOut(BaseModel):
+    id: str
+    conversation_id: str
+    action: Literal["answer", "refuse", "handoff"]
+    reason: str | None = Field(description="Why the action was taken, e.g. not_in_knowledge_base, explicit_request.")
+    answer: str
+    language: str
+    citations: list[CitationOut]
+    ai_generated: bool = True
+    timings: Timings
+
+    @classmethod
+    def from_result(cls, r: AnswerResult) -> AnswerOut:
+        return cls(
+            id=r.id,
+            conversation_id=r.conversation_id,
+            action=r.action,
+            reason=r.reason,
+            answer=r.answer,
+            language=r.language,
+            citations=[CitationOut.from_core(c) for c in r.citations],
+            ai_generated=r.ai_generated,
+            timings=Timings(**{k: round(v, 1) for k, v in r.timings.items()}),
+        )
+
+
+# ---------------------------------------------------------------- OpenAI-compatible chat
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return " ".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+        return self.content or ""
+
+
+class ChatCompletionIn(BaseModel):
+    """OpenAI's chat request. Unknown OpenAI fields are accepted and ignored; ``conversation_id``
+    may come as an extra body field or the X-Conversation-Id header."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    messages: list[ChatMessageIn] = Field(..., min_length=1)
+    stream: bool = False
+    max_tokens: int | None = Field(None, ge=1, le=4096)
+    temperature: float | None = Field(None, ge=0, le=2)
+    user: str | None = Field(None, max_length=128, description="End-user id; used as customer_id.")
+    conversation_id: str | None = conversation_id_field
+
+
+class RagInfo(BaseModel):
+    action: Literal["answer", "refuse", "handoff"]
+    reason: str | None
+    answer_id: str
+    conversation_id: str
+
+    @classmethod
+    def from_result(cls, r: AnswerResult) -> RagInfo:
+        return cls(action=r.action, reason=r.reason, answer_id=r.id, conversation_id=r.conversation_id)
+
+
+def chat_completion(r: AnswerResult, content: str, model: str, completion_id: str) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens,
+            "total_tokens": r.prompt_tokens + r.completion_tokens,
+        },
+        "citations": [CitationOut.from_core(c).model_dump() for c in r.citations],
+        "rag": RagInfo.from_result(r).model_dump(),
+    }
+
+
+def chat_chunk(
+    completion_id: str, model: str, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+        **extra,
+    }
+
+
+# ---------------------------------------------------------------- documents
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    language: str
+    audience: Literal["public", "internal"]
+    chunks: int
+    content_hash: str
+    ingested_at: str
+
+    @classmethod
+    def from_record(cls, r: DocumentRecord) -> DocumentOut:
+        return cls(
+            doc_id=r.doc_id,
+            title=r.title,
+            source=r.source,
+            language=r.language,
+            audience=r.audience,
+            chunks=r.n_chunks,
+            content_hash=r.content_hash,
+            ingested_at=r.ingested_at,
+        )
+
+
+class DocumentUploadOut(DocumentOut):
+    status: Literal["added", "updated", "unchanged"]

@@ -1,0 +1,202 @@
+"""Text generation behind one small interface: the in-process llama.cpp backend, an
+OpenAI-compatible HTTP backend (``RAG_LLM_URL``), and typed fakes in the tests.
+
+One llama.cpp context serves one caller at a time. Callers queue on a lock; the queue is bounded
+(``RAG_MAX_QUEUE``): the request that would exceed it fails at once with ``Overloaded`` (HTTP 429)
+instead of piling up. A stream holds the model only while it is iterated: closing it (a client
+that disconnected) releases the model for the next request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypedDict
+
+import httpx
+
+from .errors import BackendUnavailable, ConfigError, RagError
+
+log = logging.getLogger(__name__)
+
+
+class Message(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass
+class Usage:
+    """Filled in by a generator while it streams; read after the stream ended."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_s: float | None = None
+
+
+class Overloaded(RagError):
+    """Too many requests are already waiting for the model; the client should retry later."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("the model is busy; retry shortly")
+        self.retry_after_s = retry_after_s
+
+
+class Generator(Protocol):
+    """A chat model. ``stream`` yields text pieces; it fills ``usage`` as it goes."""
+
+    name: str
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
+    ) -> Iterator[str]: ...
+
+
+class Gate:
+    """The model's waiting room: one holder, at most ``max_waiting`` queued behind it."""
+
+    def __init__(self, max_waiting: int, *, retry_after_s: int = 5) -> None:
+        self._lock = threading.Lock()
+        self._count = threading.Lock()
+        self._waiting = 0
+        self._max_waiting = max_waiting
+        self._retry_after_s = retry_after_s
+
+    def enter(self) -> None:
+        with self._count:
+            if self._waiting > self._max_waiting:
+                raise Overloaded(self._retry_after_s)
+            self._waiting += 1
+        self._lock.acquire()
+
+    def leave(self) -> None:
+        self._lock.release()
+        with self._count:
+            self._waiting -= 1
+
+
+class LlamaGenerator:
+    """llama-cpp-python in process. The prompt is rendered with the chat template stored in the GGUF
+    file, so the number of prompt tokens is known exactly and a shared prefix (system prompt,
+    passages) is reused from the KV cache."""
+
+    def __init__(self, model_path: Path, *, threads: int, n_ctx: int, max_waiting: int, cache_mb: int = 256) -> None:
+        if not model_path.is_file():
+            raise ConfigError(f"no GGUF model at {model_path}; run `make models` or set RAG_LLM_MODEL_PATH")
+        from llama_cpp import Llama
+        from llama_cpp.llama_cache import LlamaRAMCache
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._llama = Llama(
+            str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False
+        )
+        if cache_mb > 0:
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb * 1024 * 1024))
+        meta = self._llama.metadata
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise ConfigError(f"{model_path} carries no chat template")
+        vocab = self._llama._model
+        eos = vocab.token_get_text(self._llama.token_eos()) if self._llama.token_eos() >= 0 else ""
+        bos = vocab.token_get_text(self._llama.token_bos()) if self._llama.token_bos() >= 0 else ""
+        self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._stop = [eos] if eos else []
+        self._gate = Gate(max_waiting)
+        self.name = model_path.stem
+        self.n_ctx = n_ctx
+
+    def render(self, messages: Sequence[Message]) -> str:
+        return str(self._format(messages=list(messages)).prompt)  # type: ignore[arg-type]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
+    ) -> Iterator[str]:
+        prompt = self.render(messages)
+        tokens = self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) + max_tokens > self.n_ctx:
+            max_tokens = max(16, self.n_ctx - len(tokens))
+        usage.prompt_tokens = len(tokens)
+        self._gate.enter()
+        try:
+            started = time.perf_counter()
+            pieces: Any = self._llama.create_completion(
+                tokens,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                top_k=1 if temperature == 0 else 40,
+                repeat_penalty=1.05,
+                stop=self._stop,
+                stream=True,
+            )
+            try:
+                for piece in pieces:
+                    text = piece["choices"][0]["text"]
+                    if usage.first_token_s is None:
+                        usage.first_token_s = time.perf_counter() - started
+                    usage.completion_tokens += 1
+                    if text:
+                        yield text
+            finally:
+                pieces.close()
+        finally:
+            self._gate.leave()
+
+
+class OpenAICompatGenerator:
+    """Any OpenAI-compatible chat server (llama.cpp's server, vLLM, a hosted model) at RAG_LLM_URL."""
+
+    def __init__(
+        self, base_url: str, *, model: str, api_key: str | None, max_waiting: int, client: httpx.Client | None = None
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = client or httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=120)
+        self._model = model
+        self._gate = Gate(max_waiting)
+        self.name = model
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
+    ) -> Iterator[str]:
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        self._gate.enter()
+        try:
+            started = time.perf_counter()
+            try:
+                with self._client.stream("POST", "/v1/chat/completions", json=body) as response:
+                    if response.status_code != 200:
+                        raise BackendUnavailable(f"LLM server answered {response.status_code}")
+                    for line in response.iter_lines():
+                        if not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            break
+                        event = json.loads(data)
+                        if event.get("usage"):
+                            usage.prompt_tokens = int(event["usage"].get("prompt_tokens", 0))
+                            usage.completion_tokens = int(event["usage"].get("completion_tokens", 0))
+                        for choice in event.get("choices", []):
+                            text = (choice.get("delta") or {}).get("content") or ""
+                            if text:
+                                if usage.first_token_s is None:
+                                    usage.first_token_s = time.perf_counter() - started
+                                yield text
+            except httpx.HTTPError as exc:
+                raise BackendUnavailable("LLM server unreachable") from exc
+        finally:
+            self._gate.leave()

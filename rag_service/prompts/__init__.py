@@ -1,0 +1,30 @@
+"""Prompt templates and fixed service texts, kept as data files beside this module."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class ServiceTexts:
+    refuse: str
+    handoff: str
+    disclosure: str
+    language: str
+
+
+@cache
+def template(name: str) -> str:
+    return (_DIR / name).read_text(encoding="utf-8")
+
+
+@cache
+def service_texts(language: str) -> ServiceTexts:
+    """Texts in the customer's language; English for languages we have no texts for."""
+    data = tomllib.loads(template("messages.toml"))
+    return ServiceTexts(**data.get(language, data["en"]))

@@ -1,0 +1,50 @@
+"""Typed fakes of the core's interfaces: they script replies and record calls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+from rag_service.llm import Gate, Message, Usage
+
+
+class FakeGenerator:
+    """Replies with scripted texts, streamed in small pieces like a real model; records every prompt.
+    Shares the real backends' Gate, so queueing behaves as in production."""
+
+    name = "fake"
+
+    def __init__(self, *replies: str, max_waiting: int = 4) -> None:
+        self.replies = list(replies)
+        self.calls: list[list[Message]] = []
+        self.gate = Gate(max_waiting, retry_after_s=3)
+        self.release = threading.Event()
+        self.release.set()  # tests clear it to hold the model busy
+        self.entered = threading.Event()
+        self.closed = 0
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
+    ) -> Iterator[str]:
+        self.calls.append(list(messages))
+        reply = self.replies.pop(0) if self.replies else "NO_ANSWER"
+        usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        self.gate.enter()
+        try:
+            self.entered.set()
+            self.release.wait(10)
+            usage.first_token_s = 0.0
+            for i in range(0, len(reply), 7):
+                usage.completion_tokens += 1
+                yield reply[i : i + 7]
+        finally:
+            self.closed += 1
+            self.gate.leave()
+
+    @property
+    def user_prompts(self) -> list[str]:
+        return [m["content"] for call in self.calls for m in call if m["role"] == "user"]
+
+    @property
+    def system_prompts(self) -> list[str]:
+        return [m["content"] for call in self.calls for m in call if m["role"] == "system"]

@@ -1,0 +1,229 @@
+"""The answer API end to end over real retrieval, with a scripted fake LLM."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+def _passage(system_prompt: str, n: int) -> str:
+    """The text of passage [n] as the model saw it."""
+    m = re.search(rf"^\[{n}\] (.*?)(?=^\[\d+\] |\Z)", system_prompt, re.S | re.M)
+    assert m, system_prompt
+    return m.group(1).strip()
+
+
+def test_answer_keeps_only_cited_passages_and_renumbers(make_client: Any) -> None:
+    client, gen = make_client("NordWind M kostet 19,90 € pro Monat [2]. Das gilt ab Oktober [9].")
+    r = client.post("/v1/answer", json={"question": "Wie viel kostet der Tarif NordWind M im Monat?"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["action"] == "answer" and body["reason"] is None
+    assert body["answer"] == "NordWind M kostet 19,90 € pro Monat [1]. Das gilt ab Oktober."
+    assert [c["n"] for c in body["citations"]] == [1]
+    assert body["citations"][0]["text"] == _passage(gen.system_prompts[0], 2)
+    assert body["language"] == "de" and body["ai_generated"] is True
+    assert set(body["timings"]) >= {"retrieval_ms", "generation_ms", "total_ms"}
+
+
+def test_prompt_puts_passages_first_and_question_last(make_client: Any) -> None:
+    client, gen = make_client("Es kostet 19,90 € [1].")
+    client.post("/v1/answer", json={"question": "Was kostet NordWind M?"})
+    system, user = gen.calls[0]
+    assert system["role"] == "system" and "[1] " in system["content"] and "German" in system["content"]
+    assert user["content"].rstrip().endswith("Question: Was kostet NordWind M?")
+
+
+def test_uncited_answer_is_not_returned_as_grounded(make_client: Any) -> None:
+    client, _ = make_client("NordWind M kostet 15 € im Monat.")
+    body = client.post("/v1/answer", json={"question": "Wie viel kostet NordWind M?"}).json()
+    assert (body["action"], body["reason"], body["citations"]) == ("refuse", "unsupported_answer", [])
+    assert "15 €" not in body["answer"]
+
+
+def test_model_says_no_answer(make_client: Any) -> None:
+    client, _ = make_client("NO_ANSWER")
+    body = client.post("/v1/answer", json={"question": "Wie viel kostet NordWind M in der Schweiz?"}).json()
+    assert (body["action"], body["reason"]) == ("refuse", "not_in_knowledge_base")
+    assert "Mitarbeiter" in body["answer"]  # the refusal offers a human, in German
+
+
+def test_off_topic_question_is_refused_without_calling_the_llm(make_client: Any) -> None:
+    client, gen = make_client("should never be used [1].")
+    body = client.post("/v1/answer", json={"question": "What's the weather in Paris tomorrow?"}).json()
+    assert (body["action"], body["reason"]) == ("refuse", "not_in_knowledge_base")
+    assert gen.calls == []
+    assert "support team" in body["answer"]
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "word"),
+    [("Ich möchte mit einem Menschen sprechen", "de", "Kundenservice"), ("talk to an agent", "en", "support team")],
+)
+def test_explicit_handoff_without_llm(make_client: Any, question: str, language: str, word: str) -> None:
+    client, gen = make_client()
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert (body["action"], body["reason"], body["language"]) == ("handoff", "explicit_request", language)
+    assert word in body["answer"]
+    assert gen.calls == []
+
+
+def test_follow_up_question_uses_the_conversation(make_client: Any) -> None:
+    client, gen = make_client("NordWind M kostet 19,90 € [1].", "Die Mindestlaufzeit beträgt 24 Monate [1].")
+    first = client.post(
+        "/v1/answer", json={"question": "Wie viel kostet der Tarif NordWind M?", "conversation_id": "c-1"}
+    )
+    assert first.json()["conversation_id"] == "c-1"
+    second = client.post("/v1/answer", json={"question": "Und wie lange läuft der?", "conversation_id": "c-1"}).json()
+    assert second["action"] == "answer"
+    assert "Earlier customer message: Wie viel kostet der Tarif NordWind M?" in gen.user_prompts[1]
+    assert "Earlier assistant message: NordWind M kostet 19,90 €." in gen.user_prompts[1]
+    assert "Mobilfunk-Tarife" in gen.system_prompts[1] or "mobile plans" in gen.system_prompts[1]
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"question": ""}, "question"),
+        ({"question": "   "}, "empty"),
+        ({"question": "x" * 20_000}, "longer than"),
+        ({"question": 123}, "question"),
+        ({"question": "Hallo", "language": "fr"}, "language"),
+        ({"question": "Hallo", "conversation_id": ["a"]}, "conversation_id"),
+    ],
+)
+def test_bad_requests_get_a_readable_422(make_client: Any, body: dict[str, Any], needle: str) -> None:
+    client, _ = make_client()
+    r = client.post("/v1/answer", json=body)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert needle in error["message"] and error["request_id"] == r.headers["x-request-id"]
+    assert "Traceback" not in r.text
+
+
+def test_internal_errors_do_not_leak(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _ = make_client()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internal detail /etc/passwd")
+
+    monkeypatch.setattr(client.app.state.components.pipeline.retriever, "retrieve", boom)  # type: ignore[attr-defined]
+    quiet = TestClient(client.app, raise_server_exceptions=False)  # as a real server would: no re-raise
+    r = quiet.post("/v1/answer", json={"question": "Was kostet NordWind M?"})
+    assert r.status_code == 500
+    assert "secret" not in r.text and r.json()["error"]["type"] == "internal_error"
+
+
+def test_full_queue_answers_429_with_retry_after(make_client: Any) -> None:
+    client, gen = make_client("Es kostet 19,90 € [1].", "Es kostet 19,90 € [1].", max_waiting=0)
+    gen.release.clear()  # the first request holds the model
+    results: dict[str, int] = {}
+    busy = threading.Thread(
+        target=lambda: results.setdefault(
+            "first", client.post("/v1/answer", json={"question": "Was kostet NordWind M?"}).status_code
+        )
+    )
+    busy.start()
+    assert gen.entered.wait(10)
+    r = client.post("/v1/answer", json={"question": "Was kostet NordWind L?"})
+    gen.release.set()
+    busy.join(10)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    assert r.json()["error"]["type"] == "rate_limited"
+    assert results["first"] == 200
+
+
+def test_closing_a_stream_frees_the_model(make_client: Any) -> None:
+    from rag_service.pipeline import Query, TextDelta
+
+    client, gen = make_client("Erster Satz [1]. Zweiter Satz [1]. Dritter Satz [1].", "Es kostet 19,90 € [1].")
+    pipeline = client.app.state.components.pipeline  # type: ignore[attr-defined]
+    events = pipeline.events(Query(question="Was kostet NordWind M?"))
+    assert isinstance(next(events), TextDelta)
+    events.close()  # what the SSE route does when the client disconnects
+    assert gen.closed == 1
+    assert pipeline.answer(Query(question="Was kostet NordWind M?")).action == "answer"  # the model is free
+
+
+def _openai(client: TestClient) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url="http://testserver/v1", api_key="test", http_client=client)
+
+
+def test_openai_client_non_streaming(make_client: Any) -> None:
+    client, _ = make_client("NordWind M kostet 19,90 € pro Monat [1].")
+    completion = _openai(client).chat.completions.create(
+        model="rag-service", messages=[{"role": "user", "content": "Was kostet NordWind M?"}]
+    )
+    content = completion.choices[0].message.content
+    assert content.startswith("Hinweis: Sie chatten mit einem KI-Assistenten.")
+    assert content.endswith("NordWind M kostet 19,90 € pro Monat [1].")
+    extra = completion.model_extra
+    assert extra["rag"]["action"] == "answer" and extra["citations"][0]["n"] == 1
+
+
+def test_openai_client_streams_with_citations_in_last_chunk(make_client: Any) -> None:
+    client, _ = make_client("NordWind M kostet 19,90 € pro Monat [1]. Mindestlaufzeit 24 Monate [2].")
+    stream = _openai(client).chat.completions.create(
+        model="rag-service",
+        messages=[
+            {"role": "user", "content": "Hallo"},
+            {"role": "assistant", "content": "Hallo! Wie kann ich helfen?"},
+            {"role": "user", "content": "Was kostet NordWind M und wie lange läuft er?"},
+        ],
+        stream=True,
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert (
+        text == "NordWind M kostet 19,90 € pro Monat [1]. Mindestlaufzeit 24 Monate [2]."
+    )  # no disclosure: not the first reply
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    assert last.model_extra["rag"]["action"] == "answer"
+    assert [c["n"] for c in last.model_extra["citations"]] == [1, 2]
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+
+
+def test_stream_and_non_stream_say_the_same(make_client: Any) -> None:
+    reply = "NordWind M kostet 19,90 € [1]. Erfunden ohne Quelle."
+    client, _ = make_client(reply, reply)
+    messages = [{"role": "user", "content": "Was kostet NordWind M?"}]
+    whole = client.post("/v1/chat/completions", json={"messages": messages}).json()
+    with client.stream("POST", "/v1/chat/completions", json={"messages": messages, "stream": True}) as r:
+        lines = [line for line in r.iter_lines() if line.startswith("data: ")]
+    assert lines[-1] == "data: [DONE]"
+    import json
+
+    events = [json.loads(line[6:]) for line in lines[:-1]]
+    streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events)
+    assert streamed == whole["choices"][0]["message"]["content"]
+    assert events[-1]["rag"]["action"] == whole["rag"]["action"] == "answer"
+
+
+def test_chat_conversation_id_header(make_client: Any) -> None:
+    client, gen = make_client("NordWind M kostet 19,90 € [1].", "24 Monate [1].")
+    client.post(
+        "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "Was kostet NordWind M?"}]},
+        headers={"X-Conversation-Id": "chat-7"},
+    )
+    r = client.post(
+        "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "Und die Laufzeit?"}]},
+        headers={"X-Conversation-Id": "chat-7"},
+    ).json()
+    assert r["rag"]["conversation_id"] == "chat-7"
+    assert "Earlier customer message: Was kostet NordWind M?" in gen.user_prompts[1]
+    assert not r["choices"][0]["message"]["content"].startswith("Hinweis")  # disclosed once per conversation
+
+
+def test_chat_requires_a_final_user_message(make_client: Any) -> None:
+    client, _ = make_client()
+    r = client.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "Hi"}]})
+    assert r.status_code == 422 and "user message" in r.json()["error"]["message"]
