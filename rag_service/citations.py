@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass, field
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+")
+# an end is only certain once the next sentence has begun: markers may still follow the full stop
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+)(?=[^\s\[])")
 
 
 @dataclass
@@ -57,3 +58,59 @@ def split_sentences(buffer: str) -> tuple[list[str], str]:
             sentences.append(sentence)
         start = m.end()
     return sentences, buffer[start:]
+
+
+# ---------------------------------------------------------------- citation repair
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers in a comparable form: "9,90" = "9.90", "19,99 €" = "€19.99", "1.000" = "1,000"."""
+    out = set()
+    for raw in _NUMBER.findall(text):
+        out.add(raw.replace(",", ".").rstrip(".").removesuffix(".00").removesuffix(".0"))
+    return out
+
+
+def support_score(sentence: str, passage: str) -> tuple[int, float]:
+    """(numbers of the sentence found in the passage, share of its content words found there)."""
+    body = MARKER.sub("", sentence)
+    p_numbers = _numbers(passage)
+    numbers = sum(n in p_numbers for n in _numbers(body))
+    words = {w.lower() for w in _CONTENT_WORD.findall(body)}
+    p_words = {w.lower() for w in _CONTENT_WORD.findall(passage)}
+    overlap = len(words & p_words) / len(words) if words else 0.0
+    return numbers, overlap
+
+
+def repair_citations(sentence: str, passages: list[str]) -> str:
+    """Point a sentence's citation at the passage that actually states its numbers.
+
+    Small models cite [1] out of habit. When the sentence states numbers that its cited passage does
+    not contain but exactly one other passage contains all of them, the marker is moved there; the
+    sentence text is never changed. Sentences without numbers keep their markers."""
+    cited = [int(n) for m in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+    cited = [n for n in cited if 1 <= n <= len(passages)]
+    numbers = _numbers(MARKER.sub("", sentence))
+    if not cited or not numbers:
+        return sentence
+    if all(numbers <= _numbers(passages[n - 1]) for n in cited):
+        return sentence
+    full = [i for i, p in enumerate(passages, 1) if numbers <= _numbers(p)]
+    if len(full) != 1:
+        return sentence
+    return _replace_markers(sentence, full[0])
+
+
+def _replace_markers(sentence: str, n: int) -> str:
+    first = True
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal first
+        if first:
+            first = False
+            return f" [{n}]"
+        return ""
+
+    return MARKER.sub(repl, sentence)

@@ -138,7 +138,10 @@ class LlamaGenerator:
             )
             try:
                 for piece in pieces:
-                    text = piece["choices"][0]["text"]
+                    choice = piece["choices"][0]
+                    text = choice["text"]
+                    if not text and choice.get("finish_reason"):
+                        continue  # the closing chunk has no token; run on to the end, where the KV state is saved
                     if usage.first_token_s is None:
                         usage.first_token_s = time.perf_counter() - started
                     usage.completion_tokens += 1

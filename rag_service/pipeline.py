@@ -11,6 +11,7 @@ ungrounded text is ever sent first and retracted later.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from . import prompts
-from .citations import Renumberer, split_sentences
+from .citations import Renumberer, repair_citations, split_sentences
 from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
@@ -86,6 +87,10 @@ Event = TextDelta | Done
 
 def format_passages(passages: Sequence[Passage]) -> str:
     return "\n\n".join(f"[{i}] {p.chunk.text}" for i, p in enumerate(passages, 1))
+
+
+def _has_words(text: str) -> bool:
+    return len(re.findall(r"\w{2,}", _strip_markers(text))) >= 1
 
 
 def _strip_markers(text: str) -> str:
@@ -199,14 +204,17 @@ class Pipeline:
     def messages(
         self, question: str, history: Sequence[Turn], passages: Sequence[Passage], language: str
     ) -> list[Message]:
-        """Passages first (a stable prefix for the KV cache), the conversation and the question last."""
-        system = prompts.template("answer_system.txt").format(language=language, passages=format_passages(passages))
+        """A fixed system prompt (always in the KV cache), then the passages, the conversation and the
+        question last, so a follow-up that retrieves the same passages reuses them too."""
+        system = prompts.template("answer_system.txt")
         lines = []
         for turn in history[-2 * self.settings.history_turns :] if self.settings.history_turns else []:
             who = "Customer" if turn.role == "user" else "Assistant"
             lines.append(f"Earlier {who.lower()} message: {_strip_markers(turn.content)[:400]}")
         past = ("\n".join(lines) + "\n") if lines else ""
-        user = prompts.template("answer_user.txt").format(history=past, question=question)
+        user = prompts.template("answer_user.txt").format(
+            passages=format_passages(passages), history=past, question=question, language=language
+        )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def _generate(
@@ -221,6 +229,7 @@ class Pipeline:
         usage = Usage()
         gen_started = time.perf_counter()
         renumber = Renumberer(len(passages))
+        sources = [p.chunk.text for p in passages]
         emitted: list[str] = []
         pending: list[str] = []
         buffer = ""
@@ -241,9 +250,15 @@ class Pipeline:
                     continue  # could still become the refusal sentinel
                 sentences, buffer = split_sentences(buffer)
                 for sentence in sentences:
-                    text, cited = renumber.rewrite(sentence)
-                    pending.append(text)
-                    if cited:
+                    text, cited = renumber.rewrite(repair_citations(sentence, sources))
+                    if not _has_words(text):  # a bare "[1]": it belongs to the sentence before
+                        if pending and cited:
+                            pending[-1] += text
+                        elif not pending:
+                            continue
+                    else:
+                        pending.append(text)
+                    if cited and pending:
                         out = " ".join(pending)
                         yield TextDelta((" " if emitted else "") + out)
                         emitted.append(out)
@@ -251,9 +266,13 @@ class Pipeline:
         finally:
             stream.close()  # type: ignore[attr-defined]
         if not no_answer and buffer.strip():
-            text, cited = renumber.rewrite(buffer.strip())
-            pending.append(text)
-            if cited:
+            text, cited = renumber.rewrite(repair_citations(buffer.strip(), sources))
+            if not _has_words(text):
+                if pending and cited:
+                    pending[-1] += text
+            else:
+                pending.append(text)
+            if cited and pending:
                 out = " ".join(pending)
                 yield TextDelta((" " if emitted else "") + out)
                 emitted.append(out)
