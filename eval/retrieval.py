@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag_service.documents import Hit
+from rag_service.retrieval import Retriever
 from rag_service.store import Store
 
 from .dataset import Question
@@ -29,9 +30,16 @@ class RetrievalRow:
 
 
 def searches(store: Store) -> dict[str, Search]:
+    def hybrid(weight: float) -> Search:
+        retriever = Retriever(store, top_k=10, floor=-1.0, lexical_weight=weight)
+        return lambda q, k: [Hit(p.chunk, p.fused) for p in retriever.retrieve([q], top_k=k, audience=None)]
+
     return {
         "dense": lambda q, k: store.dense_search(q, k=k, audience=None),
         "lexical": lambda q, k: store.lexical_search(q, k=k, audience=None),
+        "hybrid": hybrid(0.25),
+        "hybrid-0.5": hybrid(0.5),
+        "hybrid-1.0": hybrid(1.0),
     }
 
 

@@ -114,3 +114,12 @@ def _replace_markers(sentence: str, n: int) -> str:
         return ""
 
     return MARKER.sub(repl, sentence)
+
+
+def unsupported_numbers(sentence: str, passages: list[str]) -> set[str]:
+    """Numbers (prices, deadlines, phone numbers, percentages) in a sentence that no passage contains.
+    A 1.5B model invents these more than anything else; such a sentence is never sent."""
+    known: set[str] = set()
+    for p in passages:
+        known |= _numbers(p)
+    return _numbers(MARKER.sub("", sentence)) - known

@@ -48,7 +48,7 @@ class Components:
         """Wire the parts; tests call this with fakes for the embedder or the generator."""
         store = Store(settings, embedder)
         floor = settings.relevance_floor if settings.relevance_floor is not None else embedder.relevance_floor
-        retriever = Retriever(store, top_k=settings.top_k, floor=floor)
+        retriever = Retriever(store, top_k=settings.top_k, floor=floor, lexical_weight=settings.lexical_weight)
         conversations = ConversationStore(settings.db_url)
         pipeline = Pipeline(settings, retriever, generator, conversations)
         return cls(settings, embedder, store, generator, conversations, pipeline)

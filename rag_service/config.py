@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     max_tokens: int = Field(220, ge=16, le=2048, description="Longest answer the model may write, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy, reproducible).")
     top_k: int = Field(3, ge=1, le=20, description="Passages given to the model per question.")
+    lexical_weight: float = Field(
+        0.25, ge=0.0, le=2.0, description="Weight of BM25 against dense ranks in the fusion (0 = dense only)."
+    )
     relevance_floor: float | None = Field(
         None,
         ge=-1.0,

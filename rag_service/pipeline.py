@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from . import prompts
-from .citations import Renumberer, repair_citations, split_sentences
+from .citations import Renumberer, repair_citations, split_sentences, unsupported_numbers
 from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
@@ -70,6 +70,7 @@ class AnswerResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     passages: list[Passage] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # generated sentences withheld as unsupported
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,9 @@ class Pipeline:
                     continue  # could still become the refusal sentinel
                 sentences, buffer = split_sentences(buffer)
                 for sentence in sentences:
+                    if unsupported_numbers(sentence, sources):
+                        result.dropped.append(sentence)
+                        continue
                     text, cited = renumber.rewrite(repair_citations(sentence, sources))
                     if not _has_words(text):  # a bare "[1]": it belongs to the sentence before
                         if pending and cited:
@@ -265,7 +269,9 @@ class Pipeline:
                         pending = []
         finally:
             stream.close()  # type: ignore[attr-defined]
-        if not no_answer and buffer.strip():
+        if not no_answer and buffer.strip() and unsupported_numbers(buffer, sources):
+            result.dropped.append(buffer.strip())
+        elif not no_answer and buffer.strip():
             text, cited = renumber.rewrite(repair_citations(buffer.strip(), sources))
             if not _has_words(text):
                 if pending and cited:

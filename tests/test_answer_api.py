@@ -244,8 +244,17 @@ def test_citation_after_the_full_stop_stays_with_its_sentence(make_client: Any) 
 
 
 def test_citation_moves_to_the_passage_that_states_the_number(make_client: Any) -> None:
-    client, gen = make_client("Die Mahngebühr beträgt 5,00 € je Mahnung [3].")
-    body = client.post("/v1/answer", json={"question": "Wie hoch ist die Mahngebühr?"}).json()
-    assert "5,00" not in _passage(gen.user_prompts[0], 3)  # the model cited a passage without the number
+    client, gen = make_client("Eine Ersatzkarte kostet 14,95 € [3].")
+    body = client.post("/v1/answer", json={"question": "Was kostet eine Ersatz-SIM-Karte?"}).json()
+    assert "14,95" not in _passage(gen.user_prompts[0], 3)  # the model cited a passage without the number
     assert body["action"] == "answer"
-    assert "5,00 €" in body["citations"][0]["text"] and body["citations"][0]["doc_id"] == "rechnung-und-zahlung.pdf"
+    assert "14,95 €" in body["citations"][0]["text"] and body["citations"][0]["doc_id"] == "sim-aktivierung.txt"
+
+
+def test_sentence_with_an_invented_number_is_never_sent(make_client: Any) -> None:
+    client, _ = make_client("NordWind M kostet 19,90 € im Monat [1]. Mit Rabatt kostet er 12,34 € [1].")
+    body = client.post("/v1/answer", json={"question": "Wie viel kostet der Tarif NordWind M im Monat?"}).json()
+    assert body["answer"] == "NordWind M kostet 19,90 € im Monat [1]."
+    client, _ = make_client("Das iPhone 17 Pro kostet 999 € [1].")
+    body = client.post("/v1/answer", json={"question": "Was kostet das iPhone 17 Pro bei NordWind?"}).json()
+    assert (body["action"], body["reason"]) == ("refuse", "unsupported_answer")

@@ -7,13 +7,13 @@ from fastapi.testclient import TestClient
 from rag_service.api.app import create_app
 from rag_service.components import Components
 from rag_service.config import Settings
-from rag_service.store import Store
 
 from .conftest import CountingEmbedder
+from .fakes import FakeGenerator
 
 
-def test_health_and_ready(settings: Settings, embedder: CountingEmbedder, store: Store) -> None:
-    components = Components(settings=settings, embedder=embedder, store=store)
+def test_health_and_ready(settings: Settings, embedder: CountingEmbedder) -> None:
+    components = Components.build(settings, embedder=embedder, generator=FakeGenerator())
     with TestClient(create_app(settings, components)) as client:
         assert client.get("/health").json() == {"status": "ok"}
         ready = client.get("/ready")
@@ -29,8 +29,17 @@ def test_not_ready_before_lifespan(settings: Settings) -> None:
     assert response.status_code == 503
 
 
-def test_unknown_route_uses_error_envelope(settings: Settings, embedder: CountingEmbedder, store: Store) -> None:
-    with TestClient(create_app(settings, Components(settings, embedder, store))) as client:
+def test_unknown_route_uses_error_envelope(settings: Settings, embedder: CountingEmbedder) -> None:
+    with TestClient(
+        create_app(settings, Components.build(settings, embedder=embedder, generator=FakeGenerator()))
+    ) as client:
         response = client.get("/v1/nothing-here", headers={"X-Request-Id": "req_test123"})
     assert response.status_code == 404
     assert response.json()["error"]["request_id"] == "req_test123"
+
+
+def test_answer_before_models_are_loaded_is_503(settings: Settings) -> None:
+    client = TestClient(create_app(settings))  # lifespan not run: nothing loaded yet
+    response = client.post("/v1/answer", json={"question": "Was kostet NordWind M?"})
+    assert response.status_code == 503
+    assert response.json()["error"]["type"] == "unavailable"
