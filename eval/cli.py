@@ -36,7 +36,14 @@ def main() -> None:
 )
 @click.option("--embedder", "embedders", multiple=True, help="Embedder(s) to compare (default RAG_EMBEDDER).")
 @click.option("-k", default=5, show_default=True, type=click.IntRange(1, 100))
-@click.option("--mode", "modes", multiple=True, type=click.Choice(["dense", "lexical", "hybrid", "hybrid-0.5", "hybrid-1.0"]), default=("dense", "lexical", "hybrid"))
+@click.option(
+    "--mode",
+    "modes",
+    multiple=True,
+    type=click.Choice(["dense", "lexical", "hybrid", "hybrid-0.5", "hybrid-1.0"]),
+    default=("dense", "lexical", "hybrid"),
+    help="Search to measure; hybrid = the service's fusion (lexical weight 0.25), hybrid-0.5/1.0 for comparison.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Write the figures and per-question rows as JSON.")
 def retrieval(
     datasets: tuple[Path, ...],
