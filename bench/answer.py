@@ -17,6 +17,7 @@ import argparse
 import json
 import socket
 import statistics
+import tempfile
 import threading
 import time
 
@@ -42,7 +43,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    settings = load_settings(llm_cache_mb=0, database_url="sqlite://")  # cold KV every run; throwaway conversations
+    scratch = tempfile.mkdtemp(prefix="bench-answer-")  # throwaway conversations
+    settings = load_settings(llm_cache_mb=0, database_url=f"sqlite:///{scratch}/app.db")  # no saved KV prefixes
     components = Components.load(settings)
     generator = components.generator
     pipeline = components.pipeline
