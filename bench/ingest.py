@@ -10,14 +10,19 @@ Prints chunks/s of both and their ratio (ingest / raw: 1.0 means the pipeline ad
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ingest.pipeline import ingest_paths
-from rag_service.config import Settings
-from rag_service.embeddings import build_embedder
-from rag_service.store import Store
+# run as `python bench/ingest.py`, this file's folder comes first on sys.path and its name would
+# shadow the `ingest` package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from ingest.pipeline import ingest_paths  # noqa: E402
+from rag_service.config import Settings  # noqa: E402
+from rag_service.embeddings import build_embedder  # noqa: E402
+from rag_service.store import Store  # noqa: E402
 
 
 def main() -> None:
