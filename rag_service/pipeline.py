@@ -229,10 +229,7 @@ class Pipeline:
     ) -> Iterator[Event]:
         usage = Usage()
         gen_started = time.perf_counter()
-        renumber = Renumberer(len(passages))
-        sources = [p.chunk.text for p in passages]
-        emitted: list[str] = []
-        pending: list[str] = []
+        release = _Release([p.chunk.text for p in passages])
         buffer = ""
         no_answer = False
         stream = self.generator.stream(
@@ -251,53 +248,25 @@ class Pipeline:
                     continue  # could still become the refusal sentinel
                 sentences, buffer = split_sentences(buffer)
                 for sentence in sentences:
-                    if unsupported_numbers(sentence, sources):
-                        result.dropped.append(sentence)
-                        continue
-                    text, cited = renumber.rewrite(repair_citations(sentence, sources))
-                    if not _has_words(text):  # a bare "[1]": it belongs to the sentence before
-                        if pending and cited:
-                            pending[-1] += text
-                        elif not pending:
-                            continue
-                    else:
-                        pending.append(text)
-                    if cited and pending:
-                        out = " ".join(pending)
-                        yield TextDelta((" " if emitted else "") + out)
-                        emitted.append(out)
-                        pending = []
+                    if delta := release.add(sentence):
+                        yield TextDelta(delta)
         finally:
             stream.close()  # type: ignore[attr-defined]
-        if not no_answer and buffer.strip() and unsupported_numbers(buffer, sources):
-            result.dropped.append(buffer.strip())
-        elif not no_answer and buffer.strip():
-            text, cited = renumber.rewrite(repair_citations(buffer.strip(), sources))
-            if not _has_words(text):
-                if pending and cited:
-                    pending[-1] += text
-            else:
-                pending.append(text)
-            if cited and pending:
-                out = " ".join(pending)
-                yield TextDelta((" " if emitted else "") + out)
-                emitted.append(out)
-                pending = []
-        if emitted and pending and not no_answer:
-            # trailing sentences without a citation: kept only when short connective text, e.g. a closing question
-            tail = " ".join(p for p in pending if len(p) <= 120 and not any(ch.isdigit() for ch in p))
-            if tail:
-                yield TextDelta(" " + tail)
-                emitted.append(tail)
+        if not no_answer:
+            if buffer.strip() and (delta := release.add(buffer.strip())):
+                yield TextDelta(delta)
+            if delta := release.finish():
+                yield TextDelta(delta)
+        result.dropped = release.dropped
         result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         result.timings["generation_ms"] = (time.perf_counter() - gen_started) * 1000
         if usage.first_token_s is not None:
             result.timings["first_token_ms"] = usage.first_token_s * 1000
-        if not emitted:
+        if not release.emitted:
             reason = "not_in_knowledge_base" if no_answer else "unsupported_answer"
             yield from self._fixed(result, "refuse", reason, refuse_text)
             return
-        result.answer = " ".join(emitted)
+        result.answer = " ".join(release.emitted)
         result.citations = [
             Citation(
                 n=i,
@@ -308,5 +277,46 @@ class Pipeline:
                 text=passages[p - 1].chunk.text,
                 page=passages[p - 1].chunk.page,
             )
-            for i, p in enumerate(renumber.order, 1)
+            for i, p in enumerate(release.renumber.order, 1)
         ]
+
+
+class _Release:
+    """Decides, sentence by sentence, what of the model's text may be sent: a sentence stating a
+    number no passage contains is withheld; a sentence without a citation waits for the next cited
+    one; citations are repaired and renumbered on the way."""
+
+    def __init__(self, sources: list[str]) -> None:
+        self.sources = sources
+        self.renumber = Renumberer(len(sources))
+        self.pending: list[str] = []
+        self.emitted: list[str] = []
+        self.dropped: list[str] = []
+
+    def add(self, sentence: str) -> str | None:
+        """The text to send now (with its leading space), if any."""
+        if unsupported_numbers(sentence, self.sources):
+            self.dropped.append(sentence)
+            return None
+        text, cited = self.renumber.rewrite(repair_citations(sentence, self.sources))
+        if _has_words(text):
+            self.pending.append(text)
+        elif self.pending and cited:
+            self.pending[-1] += text  # a bare "[1]" belongs to the sentence before
+        if not (cited and self.pending):
+            return None
+        return self._send(" ".join(self.pending))
+
+    def finish(self) -> str | None:
+        """Trailing uncited sentences after a grounded answer: kept only when they are short and state
+        no number (a closing question, a courtesy), never as the whole answer."""
+        tail = " ".join(p for p in self.pending if len(p) <= 120 and not any(ch.isdigit() for ch in p))
+        if not (self.emitted and tail):
+            return None
+        return self._send(tail)
+
+    def _send(self, text: str) -> str:
+        delta = (" " if self.emitted else "") + text
+        self.emitted.append(text)
+        self.pending = []
+        return delta

@@ -258,3 +258,15 @@ def test_sentence_with_an_invented_number_is_never_sent(make_client: Any) -> Non
     client, _ = make_client("Das iPhone 17 Pro kostet 999 € [1].")
     body = client.post("/v1/answer", json={"question": "Was kostet das iPhone 17 Pro bei NordWind?"}).json()
     assert (body["action"], body["reason"]) == ("refuse", "unsupported_answer")
+
+
+def test_trailing_uncited_text_is_kept_only_without_facts(make_client: Any) -> None:
+    client, _ = make_client(
+        "NordWind M kostet 19,90 € im Monat [1]. Kann ich sonst noch helfen?",
+        "NordWind M kostet 19,90 € im Monat [1]. Der Anschlusspreis beträgt 19,99 €.",
+    )
+    question = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
+    assert client.post("/v1/answer", json=question).json()["answer"] == (
+        "NordWind M kostet 19,90 € im Monat [1]. Kann ich sonst noch helfen?"
+    )
+    assert client.post("/v1/answer", json=question).json()["answer"] == "NordWind M kostet 19,90 € im Monat [1]."
