@@ -6,6 +6,7 @@ import json
 import logging
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 import click
@@ -105,6 +106,162 @@ def retrieval(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+@main.command()
+@click.option("--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--kb",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Evaluate over a fresh index of this folder.",
+)
+@click.option("--url", envvar="RAG_EVAL_URL", help="Evaluate a running service (black box) instead of in process.")
+@click.option("--api-key", envvar="RAG_EVAL_API_KEY", help="Bearer key for --url.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Report folder (resumes from its cache).",
+)
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--sample", type=click.IntRange(1), help="A random sample of N questions (with --seed).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--fail-under", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC < VALUE.")
+@click.option("--fail-over", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC > VALUE.")
+def run(
+    dataset: Path,
+    kb: Path | None,
+    url: str | None,
+    api_key: str | None,
+    out: Path,
+    limit: int | None,
+    sample: int | None,
+    seed: int,
+    fail_under: tuple[str, ...],
+    fail_over: tuple[str, ...],
+) -> None:
+    """Answer every question of DATASET and score the answers; writes report.json and report.html.
+
+    Exit code 1 when a gate fails (the failed gates are listed)."""
+    import random
+    import sys
+    from datetime import datetime
+
+    from tqdm import tqdm
+
+    from .report import check_gates, gates_json, parse_gates, write_html, write_json
+    from .runner import HttpTarget, InProcessTarget, Target, aggregate, grouped
+    from .runner import run as run_questions
+
+    if url and kb:
+        raise click.UsageError("--kb indexes a folder for an in-process run; a service at --url has its own index")
+    try:
+        gates = parse_gates(fail_under, fail_over)
+        questions = load_questions(dataset)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if sample:
+        questions = random.Random(seed).sample(questions, min(sample, len(questions)))
+    if limit:
+        questions = questions[:limit]
+    started = datetime.now(UTC)
+    wall = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        components = None
+        target: Target
+        if url:
+            target = HttpTarget(url, api_key=api_key)
+        else:
+            from ingest.pipeline import ingest_paths
+            from rag_service.components import Components
+
+            try:
+                overrides: dict[str, object] = {"database_url": f"sqlite:///{tmp}/eval.db"}
+                if kb:
+                    overrides["data_dir"] = Path(tmp)
+                    overrides["llm_model_path"] = load_settings().llm_model_path or _default_model()
+                settings = load_settings(**overrides)
+                components = Components.load(settings)
+            except RagError as exc:
+                raise click.ClickException(str(exc)) from exc
+            if kb:
+                indexed = ingest_paths(components.store, [kb], settings=settings)
+                if indexed.failed:
+                    click.echo(f"{len(indexed.failed)} file(s) of {kb} could not be indexed", err=True)
+            target = InProcessTarget(components.pipeline)
+        with tqdm(total=len(questions), unit="q", desc="answering", file=sys.stderr) as bar:
+            rows = run_questions(questions, target, out / "cache.jsonl", on_done=lambda row: bar.update(1))
+        if components:
+            components.close()
+    summary = aggregate(rows)
+    checked = check_gates(gates, summary["metrics"])
+    report = {
+        "run": {
+            "dataset": str(dataset),
+            "kb": str(kb) if kb else None,
+            "target": target.name,
+            "questions": len(rows),
+            "started": started.isoformat(timespec="seconds"),
+            "wall_s": round(time.perf_counter() - wall, 1),
+            "sample": sample,
+            "seed": seed,
+            "limit": limit,
+        },
+        **summary,
+        "by_type": grouped(rows, "type"),
+        "by_language": grouped(rows, "language"),
+        "by_tag": grouped(rows, "tags"),
+        "gates": gates_json(checked),
+        "questions": rows,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "report.json", report)
+    write_html(out / "report.html", report)
+    console = Console()
+    table = Table(title=f"rag-eval {dataset.name} ({len(rows)} questions)")
+    table.add_column("metric")
+    table.add_column("value")
+    for name, value in summary["metrics"].items():
+        table.add_row(name, _fmt(value))
+    console.print(table)
+    console.print(f"reports: {out / 'report.json'}, {out / 'report.html'}")
+    failed = [g for g in checked if not g.passed]
+    for g in failed:
+        console.print(f"[bold red]gate failed[/]: {g.metric} = {_fmt(g.value)}, required {g.op} {g.threshold}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def compare(a: Path, b: Path) -> None:
+    """Metric deltas B − A between two report.json files, with 95% intervals of each side."""
+    ra, rb = (json.loads(p.read_text(encoding="utf-8")) for p in (a, b))
+    table = Table(title=f"{a} → {b}")
+    for col in ("metric", "A", "B", "B − A", "A 95%", "B 95%"):
+        table.add_column(col)
+    for name in sorted(set(ra["metrics"]) | set(rb["metrics"])):
+        va, vb = ra["metrics"].get(name), rb["metrics"].get(name)
+        delta = None if va is None or vb is None else vb - va
+        ia, ib = ra.get("intervals", {}).get(name), rb.get("intervals", {}).get(name)
+        table.add_row(
+            name,
+            _fmt(va),
+            _fmt(vb),
+            "—" if delta is None else f"{delta:+.3f}",
+            "" if not ia else f"{ia[0]:.2f}–{ia[1]:.2f}",
+            "" if not ib else f"{ib[0]:.2f}–{ib[1]:.2f}",
+        )
+    Console().print(table)
+
+
+def _default_model() -> Path:
+    """The generator assembled by `make models` in the configured data dir (an in-process run over
+    a temporary index still uses the real model)."""
+    from rag_service.model_files import DEFAULT_GENERATOR, model_path
+
+    return model_path(load_settings().models_dir, DEFAULT_GENERATOR)
 
 
 def _fmt(value: object, digits: int = 3) -> str:

@@ -3,6 +3,8 @@ cannot be scored (so averages never count it as 0)."""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,3 +68,110 @@ def _dedupe(doc_ids: Sequence[str]) -> list[str]:
 def mean(values: Sequence[float | None]) -> float | None:
     scored = [v for v in values if v is not None]
     return sum(scored) / len(scored) if scored else None
+
+
+# ---------------------------------------------------------------- behaviour
+REFUSING = ("refuse", "handoff")
+
+
+class ActionAccuracy:
+    """The action a question of this type should get: answerable → answer, unanswerable → refuse or
+    handoff, handoff → handoff; adversarial questions are judged by their own gold action when given."""
+
+    name = "action_accuracy"
+
+    def score(self, qtype: str, action: str, expected: str | None = None) -> MetricResult:
+        want = expected or {"answerable": "answer", "unanswerable": "refuse", "handoff": "handoff"}.get(qtype)
+        if want is None:
+            return MetricResult(None, f"no expected action for type {qtype!r}")
+        ok = action == want or (want == "refuse" and action in REFUSING)
+        return MetricResult(float(ok), f"expected {want}, got {action}")
+
+
+class FalseRefusal:
+    """An answerable question that was refused or handed off (lower is better)."""
+
+    name = "false_refusal_rate"
+
+    def score(self, qtype: str, action: str) -> MetricResult:
+        if qtype != "answerable":
+            return MetricResult(None)
+        return MetricResult(float(action in REFUSING))
+
+
+class CorrectRefusal:
+    """An unanswerable question that was refused or handed off, not answered."""
+
+    name = "correct_refusal_rate"
+
+    def score(self, qtype: str, action: str) -> MetricResult:
+        if qtype != "unanswerable":
+            return MetricResult(None)
+        return MetricResult(float(action in REFUSING))
+
+
+class HandoffRecall:
+    """A question that needs a human got ``handoff``."""
+
+    name = "handoff_recall"
+
+    def score(self, qtype: str, action: str) -> MetricResult:
+        if qtype != "handoff":
+            return MetricResult(None)
+        return MetricResult(float(action == "handoff"))
+
+
+# ---------------------------------------------------------------- correctness
+_NUM = re.compile(r"\d+(?:[.,]\d+)*")
+_WORDS = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+
+
+def _norm_numbers(text: str) -> set[str]:
+    return {n.replace(",", ".").rstrip(".").removesuffix(".00").removesuffix(".0") for n in _NUM.findall(text)}
+
+
+def fact_found(fact: str, answer: str) -> bool:
+    """A key fact is in the answer when all its numbers are ("9,90 €" = "€9.90") or, for a fact
+    without numbers, when its words are (case-insensitive)."""
+    numbers = _norm_numbers(fact)
+    if numbers:
+        return numbers <= _norm_numbers(answer)
+    words = [w.lower() for w in _WORDS.findall(fact)]
+    low = answer.lower()
+    return bool(words) and all(w in low for w in words)
+
+
+class KeyFactRecall:
+    """Share of the gold key facts stated in an *answered* response (a refusal scores 0)."""
+
+    name = "key_fact_recall"
+
+    def score(self, key_facts: Sequence[str], answer: str, action: str) -> MetricResult:
+        if not key_facts:
+            return MetricResult(None, "no key facts")
+        if action != "answer":
+            return MetricResult(0.0, f"not answered ({action})")
+        found = [f for f in key_facts if fact_found(f, answer)]
+        return MetricResult(len(found) / len(key_facts), f"found {found} of {list(key_facts)}")
+
+
+# ---------------------------------------------------------------- aggregation helpers
+def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float] | None:
+    """95% Wilson score interval of a proportion; None without observations."""
+    if n <= 0:
+        return None
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100)."""
+    xs = sorted(values)
+    if not xs:
+        return None
+    pos = (len(xs) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)

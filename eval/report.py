@@ -1,0 +1,179 @@
+"""``report.json`` (stable field names, for machines and ``rag-eval compare``) and a self-contained
+``report.html`` (no external assets: inline SVG charts, a filterable per-question table)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Gate:
+    metric: str
+    op: Literal[">=", "<="]
+    threshold: float
+    value: float | None = None
+    passed: bool | None = None
+
+
+def parse_gates(under: Sequence[str], over: Sequence[str]) -> list[Gate]:
+    """``faithfulness=0.9`` for --fail-under (value must be >= 0.9), likewise --fail-over (<=)."""
+    gates = []
+    for specs, op in ((under, ">="), (over, "<=")):
+        for spec in specs:
+            name, sep, raw = spec.partition("=")
+            try:
+                threshold = float(raw)
+            except ValueError:
+                raise ValueError(f"gate {spec!r} must look like metric=number") from None
+            if not sep or not name:
+                raise ValueError(f"gate {spec!r} must look like metric=number")
+            gates.append(Gate(name.strip(), op, threshold))  # type: ignore[arg-type]
+    return gates
+
+
+def check_gates(gates: Sequence[Gate], metrics: Mapping[str, float | None]) -> list[Gate]:
+    """Evaluate each gate; a metric that was not measured fails its gate (and says so)."""
+    out = []
+    for g in gates:
+        value = metrics.get(g.metric)
+        passed = value is not None and (value >= g.threshold if g.op == ">=" else value <= g.threshold)
+        out.append(Gate(g.metric, g.op, g.threshold, value, passed))
+    return out
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def gates_json(gates: Sequence[Gate]) -> list[dict[str, Any]]:
+    return [asdict(g) for g in gates]
+
+
+# ---------------------------------------------------------------- HTML
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}
+td,th{border:1px solid #ccc;padding:.3rem .5rem;vertical-align:top;font-size:.9rem}th{background:#f3f3f3}
+.pass{color:#176b2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}.muted{color:#777}
+.answer{max-width:34rem}.chart{display:inline-block;margin:0 2rem 1rem 0}input{padding:.4rem;width:20rem}
+"""
+
+_FILTER_JS = """
+function filt(){const q=document.getElementById('q').value.toLowerCase();
+for(const tr of document.querySelectorAll('#rows tbody tr')){tr.style.display=tr.innerText.toLowerCase().includes(q)?'':'none'}}
+"""
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:.0f}"
+    return html.escape(str(v))
+
+
+def _bars(title: str, values: Mapping[str, float | None]) -> str:
+    """Horizontal bar chart of values in 0..1."""
+    items = [(k, v) for k, v in values.items() if v is not None]
+    height = 22 * len(items) + 30
+    parts = [
+        f'<svg class="chart" width="420" height="{height}" role="img" aria-label="{html.escape(title)}">',
+        f'<text x="0" y="14" font-size="13" font-weight="bold">{html.escape(title)}</text>',
+    ]
+    for i, (label, v) in enumerate(items):
+        y = 24 + 22 * i
+        w = max(0.0, min(1.0, float(v))) * 250
+        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{html.escape(label)}</text>')
+        parts.append(f'<rect x="120" y="{y}" width="{w:.1f}" height="16" fill="#3d6fb6"/>')
+        parts.append(f'<text x="{125 + w:.1f}" y="{y + 13}" font-size="12">{float(v):.2f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _histogram(title: str, values: Sequence[float], bins: int = 10) -> str:
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    width = (hi - lo) / bins or 1.0
+    counts = [0] * bins
+    for v in values:
+        counts[min(bins - 1, int((v - lo) / width))] += 1
+    top = max(counts)
+    parts = [
+        f'<svg class="chart" width="420" height="190" role="img" aria-label="{html.escape(title)}">',
+        f'<text x="0" y="14" font-size="13" font-weight="bold">{html.escape(title)}</text>',
+    ]
+    for i, c in enumerate(counts):
+        h = 130 * c / top
+        x = 10 + i * 40
+        parts.append(f'<rect x="{x}" y="{160 - h:.1f}" width="34" height="{h:.1f}" fill="#6a9f4d"/>')
+        parts.append(f'<text x="{x}" y="175" font-size="10">{(lo + i * width) / 1000:.1f}s</text>')
+        if c:
+            parts.append(f'<text x="{x + 10}" y="{155 - h:.1f}" font-size="10">{c}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def write_html(path: Path, report: dict[str, Any]) -> None:
+    m = report["metrics"]
+    gates = report["gates"]
+    verdict = (
+        '<p class="muted">No gates set.</p>'
+        if not gates
+        else (
+            '<p class="pass">All gates passed.</p>'
+            if all(g["passed"] for g in gates)
+            else '<p class="fail">Gates failed.</p>'
+        )
+    )
+    gate_rows = "".join(
+        f"<tr><td>{html.escape(g['metric'])} {g['op']} {g['threshold']}</td><td>{_fmt(g['value'])}</td>"
+        f'<td class="{"pass" if g["passed"] else "fail"}">{"passed" if g["passed"] else "FAILED"}</td></tr>'
+        for g in gates
+    )
+    metric_rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td><td>{_fmt(report['counts'].get(k))}</td>"
+        f"<td>{'' if not report['intervals'].get(k) else '{:.2f}–{:.2f}'.format(*tuple(report['intervals'][k]))}</td></tr>"
+        for k, v in m.items()
+    )
+    charts = []
+    for metric in ("action_accuracy", "key_fact_recall", "hit@5"):
+        for group in ("by_type", "by_language"):
+            charts.append(
+                _bars(
+                    f"{metric} {group.replace('_', ' ')}",
+                    {k: g["metrics"].get(metric) for k, g in report[group].items()},
+                )
+            )
+    charts.append(
+        _histogram("total latency", [q["total_ms"] for q in report["questions"] if q.get("total_ms") is not None])
+    )
+    q_rows = []
+    for q in report["questions"]:
+        cites = "<br>".join(f"[{c['n']}] {html.escape(c['doc_id'])}" for c in q.get("citations") or [])
+        q_rows.append(
+            f"<tr><td>{html.escape(q['id'])}</td><td>{html.escape(q['type'])}/{html.escape(q['language'])}</td>"
+            f"<td>{html.escape(q['question'])}</td><td class='answer'>{html.escape(q.get('answer') or q.get('error') or '')}</td>"
+            f"<td>{html.escape(str(q.get('action')))}<br><span class='muted'>{html.escape(str(q.get('reason') or ''))}</span></td>"
+            f"<td>{cites}</td><td>{html.escape(', '.join(q.get('gold_doc_ids') or []))}<br>"
+            f"<span class='muted'>{html.escape('; '.join(q.get('key_facts') or []))}</span></td>"
+            f"<td>{_fmt(q['metrics'].get('key_fact_recall'))}</td><td>{_fmt(q.get('total_ms'))}</td></tr>"
+        )
+    run = report["run"]
+    doc = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>rag-eval report</title>
+<style>{_CSS}</style><script>{_FILTER_JS}</script></head><body>
+<h1>rag-eval report</h1>
+<p>{html.escape(str(run.get("dataset")))} · {run.get("questions")} questions · target {html.escape(str(run.get("target")))} ·
+started {html.escape(str(run.get("started")))} · wall {_fmt(run.get("wall_s"))} s</p>
+<h2>Gates</h2>{verdict}<table><tr><th>gate</th><th>value</th><th>result</th></tr>{gate_rows}</table>
+<h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>n</th><th>95% interval</th></tr>{metric_rows}</table>
+<h2>Charts</h2>{"".join(charts)}
+<h2>Questions</h2><input id="q" placeholder="filter: id, type, text, action…" oninput="filt()">
+<table id="rows"><thead><tr><th>id</th><th>type</th><th>question</th><th>answer</th><th>action</th><th>cited</th>
+<th>gold</th><th>key facts</th><th>ms</th></tr></thead><tbody>{"".join(q_rows)}</tbody></table>
+</body></html>"""
+    path.write_text(doc, encoding="utf-8")

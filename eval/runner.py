@@ -1,0 +1,219 @@
+"""Run a question set through the service and score every answer.
+
+Two targets: the pipeline in process (the same components the service builds, over a fresh
+temporary index of ``--kb`` when given) or a running service over HTTP (black box). Every scored
+question is appended to ``<out>/cache.jsonl`` at once, so an interrupted run resumes where it
+stopped; a cached row is reused only for the same question text and the same target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from rag_service.pipeline import Done, Pipeline, Query, TextDelta
+
+from .dataset import Question
+from .metrics import (
+    MRR,
+    ActionAccuracy,
+    CorrectRefusal,
+    FalseRefusal,
+    HandoffRecall,
+    HitAtK,
+    KeyFactRecall,
+    RecallAtK,
+    mean,
+    percentile,
+    wilson,
+)
+
+K = 5
+PROPORTIONS = (
+    "action_accuracy",
+    "false_refusal_rate",
+    "correct_refusal_rate",
+    "handoff_recall",
+    f"hit@{K}",
+)
+
+
+class Target(Protocol):
+    """Where the questions go; ``name`` identifies it in the cache key."""
+
+    name: str
+
+    def ask(self, question: Question) -> dict[str, Any]: ...
+
+
+class InProcessTarget:
+    """The service's own pipeline; sees the retrieved passages, so retrieval metrics use them."""
+
+    def __init__(self, pipeline: Pipeline, name: str = "in-process") -> None:
+        self.pipeline = pipeline
+        self.name = name
+
+    def ask(self, question: Question) -> dict[str, Any]:
+        started = time.perf_counter()
+        first: float | None = None
+        result = None
+        for event in self.pipeline.events(Query(question=question.question)):
+            if isinstance(event, TextDelta) and first is None:
+                first = time.perf_counter() - started
+            elif isinstance(event, Done):
+                result = event.result
+        assert result is not None
+        return {
+            "action": result.action,
+            "reason": result.reason,
+            "answer": result.answer,
+            "language": result.language,
+            "citations": [{"n": c.n, "doc_id": c.doc_id, "text": c.text} for c in result.citations],
+            "retrieved_doc_ids": [p.chunk.doc_id for p in result.passages],
+            "first_text_ms": None if first is None else first * 1000,
+            "total_ms": (time.perf_counter() - started) * 1000,
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+            "withheld_sentences": list(result.dropped),
+        }
+
+
+class HttpTarget:
+    """A running service, through ``POST /v1/answer``. Retrieval metrics use the cited documents
+    (the API does not expose the other retrieved passages); first text = the server's first token."""
+
+    def __init__(self, url: str, *, api_key: str | None = None, client: httpx.Client | None = None) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = client or httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=300)
+        self.name = f"http:{url}"
+
+    def ask(self, question: Question) -> dict[str, Any]:
+        started = time.perf_counter()
+        r = self.client.post("/v1/answer", json={"question": question.question})
+        total = (time.perf_counter() - started) * 1000
+        if r.status_code != 200:
+            message = r.json().get("error", {}).get("message", r.text[:200]) if r.content else ""
+            return {"error": f"HTTP {r.status_code}: {message}", "action": "error", "answer": "", "total_ms": total}
+        body = r.json()
+        return {
+            "action": body["action"],
+            "reason": body["reason"],
+            "answer": body["answer"],
+            "language": body["language"],
+            "citations": [{"n": c["n"], "doc_id": c["doc_id"], "text": c["text"]} for c in body["citations"]],
+            "retrieved_doc_ids": [c["doc_id"] for c in body["citations"]],
+            "first_text_ms": body["timings"].get("first_token_ms"),
+            "total_ms": total,
+            "prompt_tokens": None,
+            "completion_tokens": None,
+        }
+
+
+def score(question: Question, response: dict[str, Any]) -> dict[str, float | None]:
+    """Per-question metric values (None = not applicable to this question)."""
+    action = str(response.get("action"))
+    expected = question.extra.get("expected_action")
+    retrieved = list(response.get("retrieved_doc_ids") or [])
+    return {
+        f"hit@{K}": HitAtK(K).score(retrieved, question.doc_ids).value,
+        f"recall@{K}": RecallAtK(K).score(retrieved, question.doc_ids).value,
+        "mrr": MRR().score(retrieved, question.doc_ids).value,
+        "action_accuracy": ActionAccuracy().score(question.type, action, expected).value,
+        "false_refusal_rate": FalseRefusal().score(question.type, action).value,
+        "correct_refusal_rate": CorrectRefusal().score(question.type, action).value,
+        "handoff_recall": HandoffRecall().score(question.type, action).value,
+        "key_fact_recall": KeyFactRecall().score(question.key_facts, str(response.get("answer", "")), action).value,
+    }
+
+
+def _key(question: Question, target: str) -> str:
+    return hashlib.sha256(f"{target}\n{question.id}\n{question.question}".encode()).hexdigest()[:16]
+
+
+def run(
+    questions: Sequence[Question],
+    target: Target,
+    cache_path: Path,
+    *,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Rows for all questions, in dataset order; cached rows are reused, new ones appended at once."""
+    cached: dict[str, dict[str, Any]] = {}
+    if cache_path.exists():
+        for line in cache_path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by an interruption
+            cached[row["key"]] = row
+    rows = []
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    with cache_path.open("a", encoding="utf-8") as cache:
+        for q in questions:
+            key = _key(q, target.name)
+            row = cached.get(key)
+            if row is None:
+                try:
+                    response = target.ask(q)
+                except Exception as exc:  # one failing question must not end the run
+                    response = {"error": f"{type(exc).__name__}: {exc}", "action": "error", "answer": ""}
+                row = {
+                    "key": key,
+                    "id": q.id,
+                    "question": q.question,
+                    "type": q.type,
+                    "language": q.language,
+                    "gold_doc_ids": q.doc_ids,
+                    "key_facts": q.key_facts,
+                    "ground_truth": q.ground_truth,
+                    "tags": list(q.extra.get("tags") or []),
+                    **response,
+                    "metrics": score(q, response),
+                }
+                cache.write(json.dumps(row, ensure_ascii=False) + "\n")
+                cache.flush()
+            rows.append(row)
+            if on_done:
+                on_done(row)
+    return rows
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean of every metric over the rows it applies to, with counts and 95% Wilson intervals."""
+    names = sorted({name for r in rows for name in r["metrics"]})
+    metrics: dict[str, float | None] = {}
+    counts: dict[str, int] = {}
+    intervals: dict[str, list[float] | None] = {}
+    for name in names:
+        values = [r["metrics"][name] for r in rows if r["metrics"].get(name) is not None]
+        metrics[name] = mean(values)
+        counts[name] = len(values)
+        if name in PROPORTIONS:
+            ci = wilson(sum(values), len(values))
+            intervals[name] = list(ci) if ci else None
+    first = [float(r["first_text_ms"]) for r in rows if r.get("first_text_ms") is not None]
+    total = [float(r["total_ms"]) for r in rows if r.get("total_ms") is not None]
+    for label, values in (("first_text_ms", first), ("total_ms", total)):
+        metrics[f"{label}_p50"] = percentile(values, 50)
+        metrics[f"{label}_p95"] = percentile(values, 95)
+    for label in ("prompt_tokens", "completion_tokens"):
+        values = [float(r[label]) for r in rows if r.get(label) is not None]
+        metrics[f"{label}_mean"] = mean(values)
+    metrics["errors"] = float(sum(1 for r in rows if r.get("error")))
+    return {"metrics": metrics, "counts": counts, "intervals": intervals}
+
+
+def grouped(rows: Sequence[dict[str, Any]], field: str) -> dict[str, dict[str, Any]]:
+    """Aggregates per value of ``field``; a list field (tags) puts a row in each of its groups."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        values = r.get(field)
+        for value in values if isinstance(values, list) else [values]:
+            groups.setdefault(str(value), []).append(r)
+    return {k: {"n": len(v), **aggregate(v)} for k, v in sorted(groups.items())}

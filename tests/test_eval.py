@@ -1,0 +1,195 @@
+"""The eval suite: metrics on hand-computed examples, gates, resume, HTTP mode, report rendering."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from eval.cli import main as rag_eval
+from eval.dataset import Question, load_questions
+from eval.metrics import (
+    MRR,
+    ActionAccuracy,
+    CorrectRefusal,
+    FalseRefusal,
+    HandoffRecall,
+    HitAtK,
+    KeyFactRecall,
+    RecallAtK,
+    fact_found,
+    percentile,
+    wilson,
+)
+from eval.report import check_gates, parse_gates
+from eval.runner import HttpTarget, InProcessTarget, aggregate, run
+
+from .conftest import ROOT
+
+
+def test_retrieval_metrics_by_hand() -> None:
+    retrieved = ["a.md", "a.md", "b.md", "c.md", "d.md", "e.md", "f.md"]
+    assert HitAtK(2).score(retrieved, ["b.md"]).value == 1.0  # documents, not chunks: a, b
+    assert HitAtK(2).score(retrieved, ["c.md"]).value == 0.0
+    assert RecallAtK(3).score(retrieved, ["b.md", "f.md"]).value == 0.5
+    assert MRR().score(retrieved, ["c.md"]).value == pytest.approx(1 / 3)
+    assert MRR().score(retrieved, ["z.md"]).value == 0.0
+    assert HitAtK(5).score(retrieved, []).value is None
+
+
+def test_behaviour_metrics_by_hand() -> None:
+    assert ActionAccuracy().score("answerable", "answer").value == 1.0
+    assert ActionAccuracy().score("unanswerable", "handoff").value == 1.0  # a human is a fine refusal
+    assert ActionAccuracy().score("handoff", "refuse").value == 0.0
+    assert ActionAccuracy().score("adversarial", "answer", expected="refuse").value == 0.0
+    assert FalseRefusal().score("answerable", "refuse").value == 1.0
+    assert FalseRefusal().score("unanswerable", "refuse").value is None
+    assert CorrectRefusal().score("unanswerable", "answer").value == 0.0
+    assert HandoffRecall().score("handoff", "handoff").value == 1.0
+
+
+def test_key_facts_normalise_numbers_and_case() -> None:
+    assert fact_found("9,90 €", "It costs €9.90 per month.")
+    assert fact_found("5,00 €", "Die Gebühr beträgt 5 €.")
+    assert not fact_found("19,90 €", "It costs €9.90.")
+    assert fact_found("three months", "The notice period is Three Months.")
+    assert KeyFactRecall().score(["14 Tage", "kostenlos"], "14 Tage, nicht gratis", "answer").value == 0.5
+    assert KeyFactRecall().score(["14 Tage"], "14 Tage", "refuse").value == 0.0
+    assert KeyFactRecall().score([], "x", "answer").value is None
+
+
+def test_wilson_and_percentile_by_hand() -> None:
+    lo, hi = wilson(8, 10)  # type: ignore[misc]
+    assert (round(lo, 3), round(hi, 3)) == (0.49, 0.943)
+    assert wilson(0, 0) is None
+    assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([5], 95) == 5
+
+
+def test_gates_parse_and_check() -> None:
+    gates = check_gates(
+        parse_gates(["key_fact_recall=0.8"], ["false_refusal_rate=0.1", "nope=1"]),
+        {"key_fact_recall": 0.75, "false_refusal_rate": 0.05},
+    )
+    assert [(g.metric, g.passed) for g in gates] == [
+        ("key_fact_recall", False),
+        ("false_refusal_rate", True),
+        ("nope", False),
+    ]
+    with pytest.raises(ValueError, match="metric=number"):
+        parse_gates(["faithfulness"], [])
+
+
+QUESTIONS = [
+    Question("q1", "Was kostet eine Ersatz-SIM-Karte?", "answerable", "de", None, ["14,95 €"], ["sim-aktivierung.txt"]),
+    Question("q2", "Do you sell satellite TV?", "unanswerable", "en"),
+    Question("q3", "Ich möchte mit einem Menschen sprechen", "handoff", "de"),
+]
+
+
+class _Flaky:
+    """A target that fails on its second question, like an interrupted run."""
+
+    name = "flaky"
+
+    def __init__(self, inner: Any, fail_at: int | None) -> None:
+        self.inner, self.fail_at, self.calls = inner, fail_at, 0
+
+    def ask(self, q: Question) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise KeyboardInterrupt
+        return self.inner.ask(q)
+
+
+def test_run_scores_and_resumes_after_interruption(make_client: Any, tmp_path: Path) -> None:
+    client, gen = make_client("Eine Ersatzkarte kostet 14,95 € [1].")
+    target = InProcessTarget(client.app.state.components.pipeline)  # type: ignore[attr-defined]
+    cache = tmp_path / "out" / "cache.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(QUESTIONS, _Flaky(target, fail_at=2), cache)
+    assert len(cache.read_text().splitlines()) == 1
+    resumed = _Flaky(target, fail_at=None)
+    rows = run(QUESTIONS, resumed, cache)
+    assert resumed.calls == 2 and len(gen.calls) == 1  # q1 came from the cache
+    assert [r["action"] for r in rows] == ["answer", "refuse", "handoff"]
+    summary = aggregate(rows)["metrics"]
+    assert summary["action_accuracy"] == 1.0 and summary["key_fact_recall"] == 1.0 and summary["hit@5"] == 1.0
+
+
+def test_http_mode_against_the_app(make_client: Any, tmp_path: Path) -> None:
+    client, _ = make_client("Eine Ersatzkarte kostet 14,95 € [1].")
+    target = HttpTarget("http://testserver", client=client)
+    rows = run(QUESTIONS, target, tmp_path / "cache.jsonl")
+    assert [r["action"] for r in rows] == ["answer", "refuse", "handoff"]
+    assert rows[0]["retrieved_doc_ids"] == ["sim-aktivierung.txt"]
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.tags.append(tag)
+
+
+def test_cli_writes_reports_and_gates_set_the_exit_code(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = make_client("Eine Ersatzkarte kostet 14,95 € [1].", "Eine Ersatzkarte kostet 14,95 € [1].")
+    import eval.runner as runner_module
+
+    monkeypatch.setattr(runner_module.httpx, "Client", lambda **kw: client)  # --url reaches the in-process app
+    dataset = tmp_path / "q.jsonl"
+    dataset.write_text("".join(json.dumps(q.__dict__ | {"extra": None}) + "\n" for q in QUESTIONS), encoding="utf-8")
+    out = tmp_path / "out"
+    ok = CliRunner().invoke(
+        rag_eval,
+        [
+            "run",
+            "--dataset",
+            str(dataset),
+            "--url",
+            "http://testserver",
+            "--out",
+            str(out),
+            "--fail-under",
+            "action_accuracy=0.9",
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    report = json.loads((out / "report.json").read_text())
+    assert set(report) >= {"run", "metrics", "by_type", "by_language", "gates", "questions"}
+    assert report["gates"][0]["passed"] is True
+    parser = _Tags()
+    parser.feed((out / "report.html").read_text())
+    assert parser.tags.count("svg") >= 3 and "table" in parser.tags
+    failing = CliRunner().invoke(
+        rag_eval,
+        [
+            "run",
+            "--dataset",
+            str(dataset),
+            "--url",
+            "http://testserver",
+            "--out",
+            str(out),
+            "--fail-over",
+            "correct_refusal_rate=0.5",
+        ],
+    )
+    assert failing.exit_code == 1 and "gate failed" in failing.output and "correct_refusal_rate" in failing.output
+
+
+def test_our_eval_set_is_valid() -> None:
+    questions = load_questions(ROOT / "eval" / "datasets" / "kb_docs_eval.jsonl")
+    assert len({q.id for q in questions}) == len(questions) >= 40
+    kb = {p.name for p in (ROOT / "kb_docs").iterdir()}
+    for q in questions:
+        assert set(q.doc_ids) <= kb, q.id
+        assert q.type in {"answerable", "unanswerable", "handoff", "adversarial"}
+        assert q.type != "answerable" or (q.doc_ids and q.key_facts), q.id
