@@ -128,6 +128,13 @@ def retrieval(
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--fail-under", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC < VALUE.")
 @click.option("--fail-over", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC > VALUE.")
+@click.option(
+    "--judge/--no-judge", default=True, show_default=True, help="Claim-level judged metrics (faithfulness, ...)."
+)
+@click.option("--judge-url", envvar="RAG_JUDGE_URL", help="OpenAI-compatible judge instead of the local model.")
+@click.option(
+    "--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Judge score for 'supported'."
+)
 def run(
     dataset: Path,
     kb: Path | None,
@@ -139,6 +146,9 @@ def run(
     seed: int,
     fail_under: tuple[str, ...],
     fail_over: tuple[str, ...],
+    judge: bool,
+    judge_url: str | None,
+    threshold: float,
 ) -> None:
     """Answer every question of DATASET and score the answers; writes report.json and report.html.
 
@@ -149,6 +159,7 @@ def run(
 
     from tqdm import tqdm
 
+    from .judge import Judge, build_judge
     from .report import check_gates, gates_json, parse_gates, write_html, write_json
     from .runner import HttpTarget, InProcessTarget, Target, aggregate, grouped
     from .runner import run as run_questions
@@ -189,8 +200,24 @@ def run(
                 if indexed.failed:
                     click.echo(f"{len(indexed.failed)} file(s) of {kb} could not be indexed", err=True)
             target = InProcessTarget(components.pipeline)
+        the_judge: Judge | None = None
+        if judge:
+            try:
+                base = load_settings()
+                the_judge = build_judge(
+                    url=judge_url, model_path=base.llm_model_path or _default_model(), threads=base.threads
+                )
+            except RagError as exc:
+                raise click.ClickException(f"{exc} (or run with --no-judge)") from exc
         with tqdm(total=len(questions), unit="q", desc="answering", file=sys.stderr) as bar:
-            rows = run_questions(questions, target, out / "cache.jsonl", on_done=lambda row: bar.update(1))
+            rows = run_questions(
+                questions,
+                target,
+                out / "cache.jsonl",
+                judge=the_judge,
+                threshold=threshold,
+                on_done=lambda row: bar.update(1),
+            )
         if components:
             components.close()
     summary = aggregate(rows)
@@ -206,6 +233,8 @@ def run(
             "sample": sample,
             "seed": seed,
             "limit": limit,
+            "judge": the_judge.name if the_judge else None,
+            "judge_threshold": threshold if the_judge else None,
         },
         **summary,
         "by_type": grouped(rows, "type"),
@@ -254,6 +283,105 @@ def compare(a: Path, b: Path) -> None:
             "" if not ib else f"{ib[0]:.2f}–{ib[1]:.2f}",
         )
     Console().print(table)
+
+
+@main.command("judge-check")
+@click.option("--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(1), help="Only the first N pairs.")
+@click.option("--sample", type=click.IntRange(1), help="A random sample of N pairs, balanced by label (with --seed).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Flag below this score.")
+@click.option("--judge-url", envvar="RAG_JUDGE_URL", help="OpenAI-compatible judge instead of the local model.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write figures and per-pair scores as JSON."
+)
+def judge_check(
+    dataset: Path,
+    limit: int | None,
+    sample: int | None,
+    seed: int,
+    threshold: float,
+    judge_url: str | None,
+    out: Path | None,
+) -> None:
+    """How accurate the judge is on human-labelled (context, claim, label) pairs: balanced accuracy,
+    precision and recall for "unsupported", the confusion matrix (per group when the data has groups)."""
+    import random
+    import sys
+
+    from tqdm import tqdm
+
+    from .judge import build_judge
+    from .labelled import load_pairs
+    from .metrics import detection_report
+
+    try:
+        pairs = load_pairs(dataset)
+        settings = load_settings()
+        judge = build_judge(
+            url=judge_url, model_path=settings.llm_model_path or _default_model(), threads=settings.threads
+        )
+    except (ValueError, RagError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if sample:
+        rng = random.Random(seed)
+        by_label = {0: [p for p in pairs if p.label == 0], 1: [p for p in pairs if p.label == 1]}
+        pairs = [p for lab in (0, 1) for p in rng.sample(by_label[lab], min(len(by_label[lab]), sample // 2))]
+        rng.shuffle(pairs)
+    if limit:
+        pairs = pairs[:limit]
+    started = time.perf_counter()
+    # pairs sharing a context run back to back, so the judge reuses its KV prefix
+    order = sorted(range(len(pairs)), key=lambda i: pairs[i].context)
+    scores = [0.0] * len(pairs)
+    for i in tqdm(order, unit="pair", desc="judging", file=sys.stderr):
+        scores[i] = judge.support(pairs[i].context, pairs[i].claim)
+    labels = [p.label for p in pairs]
+    overall = detection_report(labels, scores, threshold)
+    groups = sorted({p.group for p in pairs if p.group})
+    per_group = {
+        g: detection_report(
+            [p.label for p in pairs if p.group == g],
+            [s for p, s in zip(pairs, scores, strict=True) if p.group == g],
+            threshold,
+        )
+        for g in groups
+    }
+    sweep = {f"{t / 20:.2f}": detection_report(labels, scores, t / 20)["balanced_accuracy"] for t in range(1, 20)}
+    table = Table(
+        title=f"judge {judge.name} on {dataset.name} ({len(pairs)} pairs, {time.perf_counter() - started:.0f} s)"
+    )
+    for col in ("group", "n", "balanced acc", "precision unsup.", "recall unsup.", "tp/fn/fp/tn"):
+        table.add_column(col)
+    for name, r in [("all", overall), *per_group.items()]:
+        table.add_row(
+            name,
+            str(r["n"]),
+            _fmt(r["balanced_accuracy"]),
+            _fmt(r["precision_unsupported"]),
+            _fmt(r["recall_unsupported"]),
+            f"{r['tp']}/{r['fn']}/{r['fp']}/{r['tn']}",
+        )
+    console = Console()
+    console.print(table)
+    best = max(sweep.items(), key=lambda kv: kv[1] or 0)
+    console.print(f"threshold sweep (same data; tune on dev only): best {best[0]} → balanced accuracy {_fmt(best[1])}")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(
+            json.dumps(
+                {
+                    "dataset": str(dataset),
+                    "judge": judge.name,
+                    "overall": overall,
+                    "groups": per_group,
+                    "sweep": sweep,
+                    "pairs": [{"id": p.id, "label": p.label, "score": s} for p, s in zip(pairs, scores, strict=True)],
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
 
 
 def _default_model() -> Path:

@@ -175,3 +175,26 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     pos = (len(xs) - 1) * q / 100
     lo, hi = math.floor(pos), math.ceil(pos)
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def detection_report(labels: Sequence[int], scores: Sequence[float], threshold: float) -> dict[str, float | int | None]:
+    """How well a judge flags unsupported claims. ``labels``: 1 = supported, 0 = unsupported;
+    a claim is flagged when its score is below ``threshold``. The positive class is *unsupported*."""
+    tp = sum(1 for y, s in zip(labels, scores, strict=True) if y == 0 and s < threshold)
+    fn = sum(1 for y, s in zip(labels, scores, strict=True) if y == 0 and s >= threshold)
+    fp = sum(1 for y, s in zip(labels, scores, strict=True) if y == 1 and s < threshold)
+    tn = sum(1 for y, s in zip(labels, scores, strict=True) if y == 1 and s >= threshold)
+    recall_unsup = tp / (tp + fn) if tp + fn else None
+    recall_sup = tn / (tn + fp) if tn + fp else None
+    balanced = (recall_unsup + recall_sup) / 2 if recall_unsup is not None and recall_sup is not None else None
+    return {
+        "n": len(labels),
+        "threshold": threshold,
+        "balanced_accuracy": balanced,
+        "precision_unsupported": tp / (tp + fp) if tp + fp else None,
+        "recall_unsupported": recall_unsup,
+        "tp": tp,
+        "fn": fn,
+        "fp": fp,
+        "tn": tn,
+    }

@@ -155,11 +155,15 @@ def write_html(path: Path, report: dict[str, Any]) -> None:
     q_rows = []
     for q in report["questions"]:
         cites = "<br>".join(f"[{c['n']}] {html.escape(c['doc_id'])}" for c in q.get("citations") or [])
+        claims = "<br>".join(
+            f"{'✓' if v.get('supported') else ('?' if 'error' in v else '✗')} {html.escape(v['claim'])}"
+            for v in q.get("verdicts") or []
+        )
         q_rows.append(
             f"<tr><td>{html.escape(q['id'])}</td><td>{html.escape(q['type'])}/{html.escape(q['language'])}</td>"
             f"<td>{html.escape(q['question'])}</td><td class='answer'>{html.escape(q.get('answer') or q.get('error') or '')}</td>"
             f"<td>{html.escape(str(q.get('action')))}<br><span class='muted'>{html.escape(str(q.get('reason') or ''))}</span></td>"
-            f"<td>{cites}</td><td>{html.escape(', '.join(q.get('gold_doc_ids') or []))}<br>"
+            f"<td>{cites}</td><td>{claims}</td><td>{html.escape(', '.join(q.get('gold_doc_ids') or []))}<br>"
             f"<span class='muted'>{html.escape('; '.join(q.get('key_facts') or []))}</span></td>"
             f"<td>{_fmt(q['metrics'].get('key_fact_recall'))}</td><td>{_fmt(q.get('total_ms'))}</td></tr>"
         )
@@ -173,7 +177,7 @@ started {html.escape(str(run.get("started")))} · wall {_fmt(run.get("wall_s"))}
 <h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>n</th><th>95% interval</th></tr>{metric_rows}</table>
 <h2>Charts</h2>{"".join(charts)}
 <h2>Questions</h2><input id="q" placeholder="filter: id, type, text, action…" oninput="filt()">
-<table id="rows"><thead><tr><th>id</th><th>type</th><th>question</th><th>answer</th><th>action</th><th>cited</th>
+<table id="rows"><thead><tr><th>id</th><th>type</th><th>question</th><th>answer</th><th>action</th><th>cited</th><th>claims (judge)</th>
 <th>gold</th><th>key facts</th><th>ms</th></tr></thead><tbody>{"".join(q_rows)}</tbody></table>
 </body></html>"""
     path.write_text(doc, encoding="utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,9 +18,11 @@ from typing import Any, Protocol
 
 import httpx
 
+from rag_service.citations import MARKER, split_sentences
 from rag_service.pipeline import Done, Pipeline, Query, TextDelta
 
 from .dataset import Question
+from .judge import Judge
 from .metrics import (
     MRR,
     ActionAccuracy,
@@ -41,6 +44,8 @@ PROPORTIONS = (
     "correct_refusal_rate",
     "handoff_recall",
     f"hit@{K}",
+    "hallucination",
+    "answer_correctness",
 )
 
 
@@ -76,6 +81,7 @@ class InProcessTarget:
             "language": result.language,
             "citations": [{"n": c.n, "doc_id": c.doc_id, "text": c.text} for c in result.citations],
             "retrieved_doc_ids": [p.chunk.doc_id for p in result.passages],
+            "contexts": [p.chunk.text for p in result.passages],
             "first_text_ms": None if first is None else first * 1000,
             "total_ms": (time.perf_counter() - started) * 1000,
             "prompt_tokens": result.prompt_tokens,
@@ -108,6 +114,7 @@ class HttpTarget:
             "language": body["language"],
             "citations": [{"n": c["n"], "doc_id": c["doc_id"], "text": c["text"]} for c in body["citations"]],
             "retrieved_doc_ids": [c["doc_id"] for c in body["citations"]],
+            "contexts": [c["text"] for c in body["citations"]],
             "first_text_ms": body["timings"].get("first_token_ms"),
             "total_ms": total,
             "prompt_tokens": None,
@@ -115,12 +122,80 @@ class HttpTarget:
         }
 
 
-def score(question: Question, response: dict[str, Any]) -> dict[str, float | None]:
-    """Per-question metric values (None = not applicable to this question)."""
+def claims_of(answer: str) -> list[tuple[str, list[int]]]:
+    """The answer's statements (markers removed) with the citation numbers each carries. Questions
+    back to the customer and short courtesies ("Gern geschehen.") state nothing and are skipped."""
+    sentences, rest = split_sentences(answer + " ")
+    out = []
+    for s in [*sentences, rest.strip()]:
+        numbers = [int(n) for m in MARKER.finditer(s) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+        text = MARKER.sub("", s).strip()
+        if text.endswith("?") or (len(text.split()) < 3 and not re.search(r"\d", text)):
+            continue
+        out.append((text, numbers))
+    return out
+
+
+def judged(response: dict[str, Any], ground_truth: str | None, judge: Judge, threshold: float) -> dict[str, Any]:
+    """Claim-level checks of an answered response: faithfulness to all retrieved passages,
+    hallucination (any unsupported claim), citation precision and recall, correctness against
+    the reference. Judge failures are counted, never scored as 0 or 1."""
+    claims = claims_of(str(response.get("answer", "")))
+    contexts = list(response.get("contexts") or [])
+    cited_text = {c["n"]: c["text"] for c in response.get("citations") or []}
+    everything = "\n\n".join(contexts)
+    rows: list[dict[str, Any]] = []
+    failures = 0
+    supported: list[bool] = []
+    precise: list[bool] = []
+    for text, numbers in claims:
+        row: dict[str, Any] = {"claim": text, "cited": numbers}
+        try:
+            p = judge.support(everything, text) if everything else 0.0
+            row["score"], row["supported"] = round(p, 3), p >= threshold
+            supported.append(p >= threshold)
+            for n in numbers:
+                if n in cited_text:
+                    pc = judge.support(cited_text[n], text)
+                    precise.append(pc >= threshold)
+                    row.setdefault("cited_scores", []).append(round(pc, 3))
+        except Exception as exc:  # a judge that errs is reported, not guessed
+            failures += 1
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        rows.append(row)
+    correctness = None
+    if ground_truth:
+        try:
+            answer_text = " ".join(t for t, _ in claims)
+            correctness = float(judge.support(ground_truth, answer_text) >= threshold) if answer_text else 0.0
+        except Exception:
+            failures += 1
+    return {
+        "verdicts": rows,
+        "faithfulness": sum(supported) / len(supported) if supported else None,
+        "hallucination": (float(not all(supported)) if supported else None),
+        "citation_precision": sum(precise) / len(precise) if precise else None,
+        "citation_recall": sum(1 for _, n in claims if n) / len(claims) if claims else None,
+        "answer_correctness": correctness,
+        "judge_failures": failures,
+    }
+
+
+def score(
+    question: Question, response: dict[str, Any], judge: Judge | None = None, threshold: float = 0.5
+) -> dict[str, float | None]:
+    """Per-question metric values (None = not applicable to this question). Judge metrics are added
+    for answered responses when a judge is given; the verdicts go into ``response["verdicts"]``."""
     action = str(response.get("action"))
     expected = question.extra.get("expected_action")
     retrieved = list(response.get("retrieved_doc_ids") or [])
+    extra: dict[str, float | None] = {}
+    if judge is not None and action == "answer":
+        j = judged(response, question.ground_truth, judge, threshold)
+        response["verdicts"] = j.pop("verdicts")
+        extra = {k: (None if v is None else float(v)) for k, v in j.items()}
     return {
+        **extra,
         f"hit@{K}": HitAtK(K).score(retrieved, question.doc_ids).value,
         f"recall@{K}": RecallAtK(K).score(retrieved, question.doc_ids).value,
         "mrr": MRR().score(retrieved, question.doc_ids).value,
@@ -141,6 +216,8 @@ def run(
     target: Target,
     cache_path: Path,
     *,
+    judge: Judge | None = None,
+    threshold: float = 0.5,
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for all questions, in dataset order; cached rows are reused, new ones appended at once."""
@@ -156,7 +233,7 @@ def run(
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     with cache_path.open("a", encoding="utf-8") as cache:
         for q in questions:
-            key = _key(q, target.name)
+            key = _key(q, target.name + (f"|judge={judge.name}@{threshold}" if judge else ""))
             row = cached.get(key)
             if row is None:
                 try:
@@ -174,8 +251,8 @@ def run(
                     "ground_truth": q.ground_truth,
                     "tags": list(q.extra.get("tags") or []),
                     **response,
-                    "metrics": score(q, response),
                 }
+                row["metrics"] = score(q, row, judge, threshold)
                 cache.write(json.dumps(row, ensure_ascii=False) + "\n")
                 cache.flush()
             rows.append(row)
@@ -192,7 +269,7 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     intervals: dict[str, list[float] | None] = {}
     for name in names:
         values = [r["metrics"][name] for r in rows if r["metrics"].get(name) is not None]
-        metrics[name] = mean(values)
+        metrics[name] = float(sum(values)) if name == "judge_failures" else mean(values)
         counts[name] = len(values)
         if name in PROPORTIONS:
             ci = wilson(sum(values), len(values))
@@ -206,6 +283,9 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         values = [float(r[label]) for r in rows if r.get(label) is not None]
         metrics[f"{label}_mean"] = mean(values)
     metrics["errors"] = float(sum(1 for r in rows if r.get("error")))
+    if "hallucination" in metrics:  # the headline name, as a rate over answered responses
+        metrics["hallucination_rate"] = metrics["hallucination"]
+        intervals["hallucination_rate"] = intervals.get("hallucination")
     return {"metrics": metrics, "counts": counts, "intervals": intervals}
 
 

@@ -48,3 +48,21 @@ class FakeGenerator:
     @property
     def system_prompts(self) -> list[str]:
         return [m["content"] for call in self.calls for m in call if m["role"] == "system"]
+
+
+class FakeJudge:
+    """Supports a claim when every listed word of the claim occurs in the context (case-insensitive);
+    records its calls. ``fail_on`` makes it raise for claims containing that text."""
+
+    name = "fake-judge"
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.fail_on = fail_on
+
+    def support(self, context: str, claim: str) -> float:
+        self.calls.append((context, claim))
+        if self.fail_on and self.fail_on in claim:
+            raise RuntimeError("judge crashed")
+        words = [w for w in claim.lower().replace(".", " ").replace(",", " ").split() if len(w) > 3]
+        return 1.0 if all(w in context.lower() for w in words) else 0.0

@@ -157,6 +157,7 @@ def test_cli_writes_reports_and_gates_set_the_exit_code(
             "http://testserver",
             "--out",
             str(out),
+            "--no-judge",
             "--fail-under",
             "action_accuracy=0.9",
         ],
@@ -168,6 +169,9 @@ def test_cli_writes_reports_and_gates_set_the_exit_code(
     parser = _Tags()
     parser.feed((out / "report.html").read_text())
     assert parser.tags.count("svg") >= 3 and "table" in parser.tags
+    from .fakes import FakeJudge
+
+    monkeypatch.setattr("eval.judge.build_judge", lambda **kw: FakeJudge())
     failing = CliRunner().invoke(
         rag_eval,
         [
@@ -183,6 +187,10 @@ def test_cli_writes_reports_and_gates_set_the_exit_code(
         ],
     )
     assert failing.exit_code == 1 and "gate failed" in failing.output and "correct_refusal_rate" in failing.output
+    judged_report = json.loads((out / "report.json").read_text())
+    assert judged_report["run"]["judge"] == "fake-judge"
+    assert judged_report["metrics"]["faithfulness"] == 1.0 and judged_report["metrics"]["hallucination_rate"] == 0.0
+    assert judged_report["questions"][0]["verdicts"][0]["supported"] is True
 
 
 def test_our_eval_set_is_valid() -> None:
@@ -193,3 +201,29 @@ def test_our_eval_set_is_valid() -> None:
         assert set(q.doc_ids) <= kb, q.id
         assert q.type in {"answerable", "unanswerable", "handoff", "adversarial"}
         assert q.type != "answerable" or (q.doc_ids and q.key_facts), q.id
+
+
+def test_judged_metrics_by_hand() -> None:
+    from eval.runner import judged
+
+    from .fakes import FakeJudge
+
+    response = {
+        "answer": "Versand kostet 4,95 € [1]. Lieferung dauert zwei Wochen [2]. Danke.",
+        "contexts": ["Versand kostet 4,95 € unter 50 €.", "Lieferung dauert 2 bis 3 Werktage."],
+        "citations": [
+            {"n": 1, "text": "Versand kostet 4,95 € unter 50 €."},
+            {"n": 2, "text": "Lieferung dauert 2 bis 3 Werktage."},
+        ],
+    }
+    j = judged(response, "Der Versand kostet 4,95 €.", FakeJudge(), 0.5)
+    assert [v["supported"] for v in j["verdicts"]] == [True, False]  # "Danke." states nothing: not a claim
+    assert j["faithfulness"] == 0.5
+    assert j["hallucination"] == 1.0
+    assert j["citation_precision"] == 0.5 and j["citation_recall"] == 1.0
+    assert j["answer_correctness"] == 0.0  # the answer adds "zwei Wochen", which the reference does not say
+    assert j["judge_failures"] == 0
+    broken = judged(response, None, FakeJudge(fail_on="Lieferung"), 0.5)
+    assert broken["judge_failures"] == 1 and broken["faithfulness"] == 1.0  # counted, not scored
+    uncited = judged({**response, "answer": "Versand kostet 4,95 €."}, None, FakeJudge(), 0.5)
+    assert uncited["citation_recall"] == 0.0 and uncited["citation_precision"] is None

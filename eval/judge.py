@@ -1,0 +1,159 @@
+"""The judge: decides whether a claim is supported by a context. Built here and nowhere else.
+
+Default: the local GGUF (same weights as the service, its own llama.cpp instance). It is asked a
+YES/NO question and we read the probabilities of its first token instead of parsing text, so a
+small model never "fails to follow the format" and every verdict has a score that a threshold can
+be tuned on. The context comes first in the prompt, so the claims of one answer reuse its KV prefix.
+Any OpenAI-compatible server can judge instead (``--judge-url``), for teams with a bigger model.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+SYSTEM = "You are a strict fact checker. You answer only YES or NO."
+USER = (
+    "Context:\n{context}\n\nStatement: {claim}\n\n"
+    "Is everything in the statement (every number, name, date and condition) supported by the context? "
+    "Answer YES or NO."
+)
+_YES = ("YES", "Yes", "yes", " YES", " Yes", "JA", "Ja")
+_NO = ("NO", "No", "no", " NO", " No", "NEIN", "Nein")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: str
+    supported: bool
+    score: float  # probability the judge gives to "supported"
+    reason: str = ""
+
+
+class Judge(Protocol):
+    name: str
+
+    def support(self, context: str, claim: str) -> float:
+        """Probability (0..1) that ``claim`` is supported by ``context``."""
+        ...
+
+
+def verdicts(judge: Judge, context: str, claims: Sequence[str], *, threshold: float = 0.5) -> list[Verdict]:
+    out = []
+    for claim in claims:
+        p = judge.support(context, claim)
+        out.append(Verdict(claim, p >= threshold, p, f"P(supported)={p:.2f}"))
+    return out
+
+
+def _logsumexp(xs: list[float]) -> float:
+    m = max(xs)
+    return m + math.log(sum(math.exp(x - m) for x in xs))
+
+
+class LlamaJudge:
+    """Scores with one forward pass per claim; reuses the longest prompt prefix already evaluated."""
+
+    def __init__(self, model_path: Path, *, threads: int, n_ctx: int = 4096) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._llama = Llama(str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+        vocab = self._llama._model
+        eos = vocab.token_get_text(self._llama.token_eos())
+        bos = vocab.token_get_text(self._llama.token_bos()) if self._llama.token_bos() >= 0 else ""
+        template = self._llama.metadata["tokenizer.chat_template"]
+        self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._yes = self._first_tokens(_YES)
+        self._no = self._first_tokens(_NO)
+        self._lock = threading.Lock()
+        self.n_ctx = n_ctx
+        self.name = f"llama:{model_path.name}"
+
+    def _first_tokens(self, words: Sequence[str]) -> list[int]:
+        ids = {self._llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words}
+        return sorted(ids)
+
+    def support(self, context: str, claim: str) -> float:
+        import numpy as np
+
+        messages = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": USER.format(context=context, claim=claim)},
+        ]
+        prompt = self._format(messages=messages).prompt  # type: ignore[arg-type]
+        tokens = self._llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        if len(tokens) >= self.n_ctx:  # keep the claim and the question; cut the context's tail
+            keep = self.n_ctx - 1
+            tokens = tokens[: keep // 2] + tokens[-(keep - keep // 2) :]
+        with self._lock:
+            llama = self._llama
+            cached = llama.input_ids[: llama.n_tokens].tolist()
+            prefix = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                prefix += 1
+            prefix = min(prefix, len(tokens) - 1)  # always evaluate at least the last token
+            llama.n_tokens = prefix
+            llama.eval(tokens[prefix:])
+            # logits of the last position; llama.cpp keeps them even without logits_all
+            raw = llama._ctx.get_logits()  # type: ignore[no-untyped-call]
+            logits = np.ctypeslib.as_array(raw, shape=(llama.n_vocab(),)).copy()
+        yes = _logsumexp([float(logits[i]) for i in self._yes])
+        no = _logsumexp([float(logits[i]) for i in self._no])
+        return 1.0 / (1.0 + math.exp(no - yes))
+
+
+class OpenAICompatJudge:
+    """A judge behind any OpenAI-compatible chat endpoint; uses top logprobs when the server gives
+    them, else the first word of the reply (then scores are 0 or 1)."""
+
+    def __init__(
+        self, url: str, *, model: str = "default", api_key: str | None = None, client: httpx.Client | None = None
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = client or httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=120)
+        self._model = model
+        self.name = f"http:{url}"
+
+    def support(self, context: str, claim: str) -> float:
+        body: dict[str, Any] = {
+            "model": self._model,
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": USER.format(context=context, claim=claim)},
+            ],
+            "max_tokens": 2,
+            "temperature": 0,
+            "logprobs": True,
+            "top_logprobs": 10,
+        }
+        r = self._client.post("/v1/chat/completions", json=body)
+        r.raise_for_status()
+        choice = r.json()["choices"][0]
+        top = ((choice.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs") or []
+        yes = [t["logprob"] for t in top if t["token"].strip().upper() in ("YES", "JA")]
+        no = [t["logprob"] for t in top if t["token"].strip().upper() in ("NO", "NEIN")]
+        if yes or no:
+            y = _logsumexp(yes) if yes else -30.0
+            n = _logsumexp(no) if no else -30.0
+            return 1.0 / (1.0 + math.exp(n - y))
+        text = (choice.get("message") or {}).get("content") or ""
+        return 1.0 if text.strip().upper().startswith(("YES", "JA")) else 0.0
+
+
+def build_judge(*, url: str | None, model_path: Path | None, threads: int, api_key: str | None = None) -> Judge:
+    if url:
+        return OpenAICompatJudge(url, api_key=api_key)
+    if model_path is None or not model_path.is_file():
+        from rag_service.errors import ConfigError
+
+        raise ConfigError(f"no judge model at {model_path}; run `make models` or pass --judge-url")
+    return LlamaJudge(model_path, threads=threads)
