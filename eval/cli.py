@@ -126,6 +126,7 @@ def retrieval(
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.option("--sample", type=click.IntRange(1), help="A random sample of N questions (with --seed).")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--split", help="Only questions whose `split` field has this value (e.g. dev, holdout).")
 @click.option("--fail-under", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC < VALUE.")
 @click.option("--fail-over", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC > VALUE.")
 @click.option(
@@ -144,6 +145,7 @@ def run(
     limit: int | None,
     sample: int | None,
     seed: int,
+    split: str | None,
     fail_under: tuple[str, ...],
     fail_over: tuple[str, ...],
     judge: bool,
@@ -171,6 +173,10 @@ def run(
         questions = load_questions(dataset)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    if split:
+        questions = [q for q in questions if q.extra.get("split") == split]
+        if not questions:
+            raise click.ClickException(f"no question has split {split!r}")
     if sample:
         questions = random.Random(seed).sample(questions, min(sample, len(questions)))
     if limit:
@@ -233,6 +239,7 @@ def run(
             "sample": sample,
             "seed": seed,
             "limit": limit,
+            "split": split,
             "judge": the_judge.name if the_judge else None,
             "judge_threshold": threshold if the_judge else None,
         },
