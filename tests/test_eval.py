@@ -227,3 +227,27 @@ def test_judged_metrics_by_hand() -> None:
     assert broken["judge_failures"] == 1 and broken["faithfulness"] == 1.0  # counted, not scored
     uncited = judged({**response, "answer": "Versand kostet 4,95 €."}, None, FakeJudge(), 0.5)
     assert uncited["citation_recall"] == 0.0 and uncited["citation_precision"] is None
+
+
+def test_labelled_pair_loaders(tmp_path: Path) -> None:
+    from eval.labelled import load_pairs
+    from eval.metrics import detection_report
+
+    f = tmp_path / "pairs.jsonl"
+    f.write_text(
+        '{"id": "s1", "domain": "news", "document": "D", "claim": "C", "label": 0}\n'
+        '{"id": "h1", "knowledge": "K", "question": "Q?", "answer": "A", "label": 1}\n'
+        '{"id": "o1", "context": "X", "claim": "Y", "label": 1}\n',
+        encoding="utf-8",
+    )
+    pairs = load_pairs(f)
+    assert [(p.context, p.label, p.group) for p in pairs] == [("D", 0, "news"), ("K", 1, ""), ("X", 1, "")]
+    assert pairs[1].claim == 'The answer to the question "Q?" is: A'
+    f.write_text('{"text": "?"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=":1:"):
+        load_pairs(f)
+    ours = load_pairs(ROOT / "eval" / "datasets" / "judge_pairs.jsonl")
+    assert len(ours) == 10 and {p.label for p in ours} == {0, 1}
+    report = detection_report([0, 0, 1, 1], [0.1, 0.9, 0.8, 0.2], 0.5)  # tp=1 fn=1 fp=1 tn=1
+    assert (report["tp"], report["fn"], report["fp"], report["tn"]) == (1, 1, 1, 1)
+    assert report["balanced_accuracy"] == 0.5 and report["precision_unsupported"] == 0.5

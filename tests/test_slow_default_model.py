@@ -85,3 +85,17 @@ def test_report_figures() -> None:
         f"median total {statistics.median(total):.0f} ms, median prompt tokens "
         f"{statistics.median(r.prompt_tokens for r in answered):.0f}"
     )
+
+
+def test_real_judge_on_ten_labelled_pairs() -> None:
+    from eval.judge import LlamaJudge
+    from eval.labelled import load_pairs
+    from eval.metrics import detection_report
+
+    path = model_path(ROOT / os.environ.get("RAG_DATA_DIR", "data") / "models", DEFAULT_GENERATOR)
+    judge = LlamaJudge(path, threads=2)
+    pairs = load_pairs(ROOT / "eval" / "datasets" / "judge_pairs.jsonl")
+    scores = [judge.support(p.context, p.claim) for p in pairs]
+    report = detection_report([p.label for p in pairs], scores, 0.5)
+    print(f"\njudge on judge_pairs.jsonl: {report}")
+    assert report["balanced_accuracy"] is not None and report["balanced_accuracy"] >= 0.7
