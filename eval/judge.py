@@ -62,14 +62,11 @@ class LlamaJudge:
 
     def __init__(self, model_path: Path, *, threads: int, n_ctx: int = 4096) -> None:
         from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        from rag_service.llm import chat_formatter
 
         self._llama = Llama(str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
-        vocab = self._llama._model
-        eos = vocab.token_get_text(self._llama.token_eos())
-        bos = vocab.token_get_text(self._llama.token_bos()) if self._llama.token_bos() >= 0 else ""
-        template = self._llama.metadata["tokenizer.chat_template"]
-        self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._format = chat_formatter(self._llama)
         self._yes = self._first_tokens(_YES)
         self._no = self._first_tokens(_NO)
         self._lock = threading.Lock()
@@ -87,7 +84,7 @@ class LlamaJudge:
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": USER.format(context=context, claim=claim)},
         ]
-        prompt = self._format(messages=messages).prompt  # type: ignore[arg-type]
+        prompt = self._format(messages=messages).prompt
         tokens = self._llama.tokenize(prompt.encode(), add_bos=False, special=True)
         if len(tokens) >= self.n_ctx:  # keep the claim and the question; cut the context's tail
             keep = self.n_ctx - 1

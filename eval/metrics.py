@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag_service.citations import numbers
+
 
 @dataclass(frozen=True)
 class MetricResult:
@@ -122,20 +124,15 @@ class HandoffRecall:
 
 
 # ---------------------------------------------------------------- correctness
-_NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _WORDS = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
-
-
-def _norm_numbers(text: str) -> set[str]:
-    return {n.replace(",", ".").rstrip(".").removesuffix(".00").removesuffix(".0") for n in _NUM.findall(text)}
 
 
 def fact_found(fact: str, answer: str) -> bool:
     """A key fact is in the answer when all its numbers are ("9,90 €" = "€9.90") or, for a fact
     without numbers, when its words are (case-insensitive)."""
-    numbers = _norm_numbers(fact)
-    if numbers:
-        return numbers <= _norm_numbers(answer)
+    wanted = numbers(fact)
+    if wanted:
+        return wanted <= numbers(answer)
     words = [w.lower() for w in _WORDS.findall(fact)]
     low = answer.lower()
     return bool(words) and all(w in low for w in words)

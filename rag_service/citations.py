@@ -62,26 +62,14 @@ def split_sentences(buffer: str) -> tuple[list[str], str]:
 
 # ---------------------------------------------------------------- citation repair
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 
 
-def _numbers(text: str) -> set[str]:
+def numbers(text: str) -> set[str]:
     """Numbers in a comparable form: "9,90" = "9.90", "19,99 €" = "€19.99", "1.000" = "1,000"."""
     out = set()
     for raw in _NUMBER.findall(text):
         out.add(raw.replace(",", ".").rstrip(".").removesuffix(".00").removesuffix(".0"))
     return out
-
-
-def support_score(sentence: str, passage: str) -> tuple[int, float]:
-    """(numbers of the sentence found in the passage, share of its content words found there)."""
-    body = MARKER.sub("", sentence)
-    p_numbers = _numbers(passage)
-    numbers = sum(n in p_numbers for n in _numbers(body))
-    words = {w.lower() for w in _CONTENT_WORD.findall(body)}
-    p_words = {w.lower() for w in _CONTENT_WORD.findall(passage)}
-    overlap = len(words & p_words) / len(words) if words else 0.0
-    return numbers, overlap
 
 
 def repair_citations(sentence: str, passages: list[str]) -> str:
@@ -92,12 +80,12 @@ def repair_citations(sentence: str, passages: list[str]) -> str:
     sentence text is never changed. Sentences without numbers keep their markers."""
     cited = [int(n) for m in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", m.group(1))]
     cited = [n for n in cited if 1 <= n <= len(passages)]
-    numbers = _numbers(MARKER.sub("", sentence))
-    if not cited or not numbers:
+    stated = numbers(MARKER.sub("", sentence))
+    if not cited or not stated:
         return sentence
-    if all(numbers <= _numbers(passages[n - 1]) for n in cited):
+    if all(stated <= numbers(passages[n - 1]) for n in cited):
         return sentence
-    full = [i for i, p in enumerate(passages, 1) if numbers <= _numbers(p)]
+    full = [i for i, p in enumerate(passages, 1) if stated <= numbers(p)]
     if len(full) != 1:
         return sentence
     return _replace_markers(sentence, full[0])
@@ -121,5 +109,5 @@ def unsupported_numbers(sentence: str, passages: list[str]) -> set[str]:
     A 1.5B model invents these more than anything else; such a sentence is never sent."""
     known: set[str] = set()
     for p in passages:
-        known |= _numbers(p)
-    return _numbers(MARKER.sub("", sentence)) - known
+        known |= numbers(p)
+    return numbers(MARKER.sub("", sentence)) - known

@@ -80,6 +80,19 @@ class Gate:
             self._waiting -= 1
 
 
+def chat_formatter(llama: Any) -> Any:
+    """The chat template stored in the GGUF file, as a formatter (the judge uses it too)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ConfigError(f"{llama.model_path} carries no chat template")
+    vocab = llama._model
+    eos = vocab.token_get_text(llama.token_eos()) if llama.token_eos() >= 0 else ""
+    bos = vocab.token_get_text(llama.token_bos()) if llama.token_bos() >= 0 else ""
+    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+
 class LlamaGenerator:
     """llama-cpp-python in process. The prompt is rendered with the chat template stored in the GGUF
     file, so the number of prompt tokens is known exactly and a shared prefix (system prompt,
@@ -90,28 +103,20 @@ class LlamaGenerator:
             raise ConfigError(f"no GGUF model at {model_path}; run `make models` or set RAG_LLM_MODEL_PATH")
         from llama_cpp import Llama
         from llama_cpp.llama_cache import LlamaRAMCache
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self._llama = Llama(
             str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False
         )
         if cache_mb > 0:
             self._llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb * 1024 * 1024))
-        meta = self._llama.metadata
-        template = meta.get("tokenizer.chat_template")
-        if not template:
-            raise ConfigError(f"{model_path} carries no chat template")
-        vocab = self._llama._model
-        eos = vocab.token_get_text(self._llama.token_eos()) if self._llama.token_eos() >= 0 else ""
-        bos = vocab.token_get_text(self._llama.token_bos()) if self._llama.token_bos() >= 0 else ""
-        self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-        self._stop = [eos] if eos else []
+        self._format = chat_formatter(self._llama)
+        self._stop = [self._format.eos_token] if self._format.eos_token else []
         self._gate = Gate(max_waiting)
         self.name = model_path.stem
         self.n_ctx = n_ctx
 
     def render(self, messages: Sequence[Message]) -> str:
-        return str(self._format(messages=list(messages)).prompt)  # type: ignore[arg-type]
+        return str(self._format(messages=list(messages)).prompt)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
