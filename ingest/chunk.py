@@ -143,8 +143,8 @@ def _split_oversized(block: Block, budget: int, overlap: int, count: CountTokens
 
 def _tail_sentences(body: str, overlap: int, count: CountTokens) -> str:
     """The last whole sentences of ``body`` that fit in ``overlap`` tokens (may be empty)."""
-    if overlap <= 0:
-        return ""
+    if overlap <= 0 or body.split("\n")[-1].startswith("|"):
+        return ""  # a table row out of its table misleads; a split table repeats its header instead
     tail: list[str] = []
     for sentence in reversed(_SENTENCE_END.split(body.split("\n")[-1])):
         if count(" ".join([sentence, *tail])) > overlap:
