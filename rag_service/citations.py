@@ -80,12 +80,12 @@ def repair_citations(sentence: str, passages: list[str]) -> str:
     sentence text is never changed. Sentences without numbers keep their markers."""
     cited = [int(n) for m in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", m.group(1))]
     cited = [n for n in cited if 1 <= n <= len(passages)]
-    stated = numbers(MARKER.sub("", sentence))
+    stated = quantities(MARKER.sub("", sentence))
     if not cited or not stated:
         return sentence
-    if all(stated <= numbers(passages[n - 1]) for n in cited):
+    if all(stated <= quantities(passages[n - 1]) for n in cited):
         return sentence
-    full = [i for i, p in enumerate(passages, 1) if stated <= numbers(p)]
+    full = [i for i, p in enumerate(passages, 1) if stated <= quantities(p)]
     if len(full) != 1:
         return sentence
     return _replace_markers(sentence, full[0])
@@ -104,10 +104,27 @@ def _replace_markers(sentence: str, n: int) -> str:
     return MARKER.sub(repl, sentence)
 
 
+_N = r"(\d+(?:[.,]\d+)*)"
+_MONEY = re.compile(rf"(?:€|\bEUR\b|\bEuro\b)\s*{_N}|{_N}\s*(?:€|\bEUR\b|\bEuros?\b)", re.IGNORECASE)
+_PERCENT = re.compile(rf"{_N}\s*(?:%|\bProzent\b|\bpercent\b)", re.IGNORECASE)
+
+
+def quantities(text: str) -> set[str]:
+    """``numbers`` plus typed amounts: "€5" for 5 euros, "%10" for 10 percent. So "1 €" is not
+    supported by a passage that only says "1 GB", while "9,90 €" = "€9.90" = "9.90 EUR"."""
+    out = numbers(text)
+    for m in _MONEY.finditer(text):
+        out |= {"€" + n for n in numbers(m.group(1) or m.group(2))}
+    for m in _PERCENT.finditer(text):
+        out |= {"%" + n for n in numbers(m.group(1))}
+    return out
+
+
 def unsupported_numbers(sentence: str, passages: list[str]) -> set[str]:
-    """Numbers (prices, deadlines, phone numbers, percentages) in a sentence that no passage contains.
-    A 1.5B model invents these more than anything else; such a sentence is never sent."""
+    """Numbers (prices, deadlines, phone numbers, percentages) in a sentence that no passage states
+    (an amount must be an amount there too). A 1.5B model invents these more than anything else;
+    such a sentence is never sent."""
     known: set[str] = set()
     for p in passages:
-        known |= numbers(p)
-    return numbers(MARKER.sub("", sentence)) - known
+        known |= quantities(p)
+    return quantities(MARKER.sub("", sentence)) - known
