@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from rag_service.config import load_settings
+from rag_service.config import Settings, load_settings
 from rag_service.embeddings import build_embedder
 from rag_service.errors import RagError
 from rag_service.store import Store
@@ -205,7 +205,7 @@ def run(
                 indexed = ingest_paths(components.store, [kb], settings=settings)
                 if indexed.failed:
                     click.echo(f"{len(indexed.failed)} file(s) of {kb} could not be indexed", err=True)
-            target = InProcessTarget(components.pipeline)
+            target = InProcessTarget(components.pipeline, name=f"in-process:{_fingerprint(settings)}")
         the_judge: Judge | None = None
         if judge:
             try:
@@ -389,6 +389,19 @@ def judge_check(
             ),
             encoding="utf-8",
         )
+
+
+def _fingerprint(settings: Settings) -> str:
+    """What makes in-process answers comparable: settings (minus scratch paths), the core's code and
+    prompts. Part of the cache key, so a resumed run never mixes answers of two configurations."""
+    import hashlib
+
+    import rag_service
+
+    core = Path(rag_service.__file__).parent
+    parts = [settings.model_dump_json(exclude={"data_dir", "database_url"})]
+    parts += [p.read_text(encoding="utf-8") for p in sorted(core.rglob("*")) if p.suffix in {".py", ".txt", ".toml"}]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
 def _default_model() -> Path:
