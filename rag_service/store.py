@@ -84,6 +84,7 @@ class Store:
         self._bm25_dir = settings.index_dir / f"bm25_{embedder.name}"
         self._manifest_mtime: int | None = None
         self._docs: dict[str, DocumentRecord] = {}
+        self._current: tuple[dict[str, DocumentRecord], frozenset[str]] | None = None
         self._generation = 0
         self._lexical: _Lexical | None = None
         with chroma_errors("open"):
@@ -174,8 +175,11 @@ class Store:
         self._refresh_if_changed()
         return self._docs.get(doc_id)
 
-    def _current_ids(self) -> set[str]:
-        return {cid for rec in self._docs.values() for cid in rec.chunk_ids}
+    def _current_ids(self) -> frozenset[str]:
+        """Chunk ids of the current versions; rebuilt only when the manifest changes (every search uses it)."""
+        if self._current is None or self._current[0] is not self._docs:
+            self._current = (self._docs, frozenset(cid for rec in self._docs.values() for cid in rec.chunk_ids))
+        return self._current[1]
 
     def chunk_count(self) -> int:
         self._refresh_if_changed()
