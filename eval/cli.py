@@ -272,24 +272,24 @@ def run(
 @click.argument("a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def compare(a: Path, b: Path) -> None:
-    """Metric deltas B − A between two report.json files, with 95% intervals of each side."""
+    """Metric deltas B − A between two report.json files. For rates, the 95% interval of the delta
+    (Newcombe): an interval that contains 0 means the runs do not differ beyond noise."""
+    from .metrics import difference_interval
+
     ra, rb = (json.loads(p.read_text(encoding="utf-8")) for p in (a, b))
     table = Table(title=f"{a} → {b}")
-    for col in ("metric", "A", "B", "B − A", "A 95%", "B 95%"):
+    for col in ("metric", "A", "B", "B − A", "95% interval of B − A"):
         table.add_column(col)
     for name in sorted(set(ra["metrics"]) | set(rb["metrics"])):
         va, vb = ra["metrics"].get(name), rb["metrics"].get(name)
         delta = None if va is None or vb is None else vb - va
-        ia, ib = ra.get("intervals", {}).get(name), rb.get("intervals", {}).get(name)
-        table.add_row(
-            name,
-            _fmt(va),
-            _fmt(vb),
-            "—" if delta is None else f"{delta:+.3f}",
-            "" if not ia else f"{ia[0]:.2f}–{ia[1]:.2f}",
-            "" if not ib else f"{ib[0]:.2f}–{ib[1]:.2f}",
-        )
+        interval = ""
+        if delta is not None and name in ra.get("intervals", {}) and name in rb.get("intervals", {}):
+            ci = difference_interval(va, ra["counts"].get(name, 0), vb, rb["counts"].get(name, 0))
+            interval = "" if ci is None else f"{ci[0]:+.2f} … {ci[1]:+.2f}" + ("" if ci[0] <= 0 <= ci[1] else "  *")
+        table.add_row(name, _fmt(va), _fmt(vb), "—" if delta is None else f"{delta:+.3f}", interval)
     Console().print(table)
+    Console().print("* the interval excludes 0: a difference beyond sampling noise")
 
 
 @main.command("judge-check")

@@ -195,3 +195,14 @@ def detection_report(labels: Sequence[int], scores: Sequence[float], threshold: 
         "fp": fp,
         "tn": tn,
     }
+
+
+def difference_interval(p1: float, n1: int, p2: float, n2: int) -> tuple[float, float] | None:
+    """95% interval of p2 − p1 for two independent proportions (Newcombe's hybrid score method,
+    built from the two Wilson intervals), so `rag-eval compare` can say whether a change is noise."""
+    a, b = wilson(p1 * n1, n1), wilson(p2 * n2, n2)
+    if a is None or b is None:
+        return None
+    (l1, u1), (l2, u2) = a, b
+    d = p2 - p1
+    return d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2), d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)

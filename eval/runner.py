@@ -286,6 +286,7 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if "hallucination" in metrics:  # the headline name, as a rate over answered responses
         metrics["hallucination_rate"] = metrics["hallucination"]
         intervals["hallucination_rate"] = intervals.get("hallucination")
+        counts["hallucination_rate"] = counts.get("hallucination", 0)
     return {"metrics": metrics, "counts": counts, "intervals": intervals}
 
 

@@ -251,3 +251,27 @@ def test_labelled_pair_loaders(tmp_path: Path) -> None:
     report = detection_report([0, 0, 1, 1], [0.1, 0.9, 0.8, 0.2], 0.5)  # tp=1 fn=1 fp=1 tn=1
     assert (report["tp"], report["fn"], report["fp"], report["tn"]) == (1, 1, 1, 1)
     assert report["balanced_accuracy"] == 0.5 and report["precision_unsupported"] == 0.5
+
+
+def test_compare_says_whether_a_change_is_beyond_noise(tmp_path: Path) -> None:
+    from eval.metrics import difference_interval
+
+    lo, hi = difference_interval(0.5, 100, 0.6, 100)  # type: ignore[misc]
+    assert lo < 0 < hi and hi - lo == pytest.approx(0.27, abs=0.01)
+    lo, hi = difference_interval(0.1, 200, 0.5, 200)  # type: ignore[misc]
+    assert 0 < lo < 0.4 < hi
+
+    def report(rate: float, n: int) -> dict[str, Any]:
+        return {
+            "metrics": {"hallucination_rate": rate, "total_ms_p50": 4000.0},
+            "counts": {"hallucination_rate": n},
+            "intervals": {"hallucination_rate": [0, 1]},
+        }
+
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(report(0.30, 200)))
+    b.write_text(json.dumps(report(0.05, 200)))
+    out = CliRunner().invoke(rag_eval, ["compare", str(a), str(b)])
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if "hallucination_rate" in x)
+    assert "-0.250" in line and "*" in line
