@@ -38,3 +38,52 @@ def wants_human(text: str) -> bool:
     is not one."""
     t = " ".join(text.split())
     return any(p.search(t) for p in _EXPLICIT_RE)
+
+
+# Needs a look at the customer's own account: the knowledge base cannot answer it, a person can.
+_POSSESSIVE = [
+    r"\b(my|our)\s+(last\s+|latest\s+|current\s+|recent\s+)?(invoice|bill|refund|payment|contract|account|sim(\s+card)?|order|direct\s+debit|number)\b"
+    r".{0,60}\b(wrong|incorrect|too\s+(much|high)|twice|double[d]?|missing|blocked|suspended|cancell?ed|not\s+(arrived|received|working)|disappeared)\b",
+    r"\b(mein|meine|meinen|meinem|meiner)\s+(letzte[n]?\s+|aktuelle[n]?\s+)?(rechnung|erstattung|vertrag|konto|zahlung|bestellung|sim(-karte)?|lastschrift|gutschrift|rufnummer|anschluss)\w*\b"
+    r".{0,60}\b(falsch|fehlerhaft|zu\s+hoch|doppelt|gesperrt|fehlt|verschwunden|nicht\s+angekommen|nicht\s+erhalten|storniert|gekündigt)\b",
+]
+_ACCOUNT = [
+    r"\b(charged|billed|debited|overcharged)\s+(me|us)\b",
+    r"\b(you|they)\s+(charged|billed|debited|overcharged)\b",
+    r"\bwhere\s+is\s+my\s+(refund|order|package|parcel|money|sim|credit)\b",
+    r"\bwhy\s+(was|is|has)\s+my\s+\w+(\s+\w+)?\s+(been\s+)?(blocked|suspended|cancell?ed|terminated|charged)\b",
+    r"\bwo\s+bleibt\s+(denn\s+)?(mein|meine)\b",
+    r"\bwarum\s+(wurde|ist|hat)\s+(mein|meine)\b.{0,60}\b(gesperrt|gekündigt|abgebucht|erhöht|storniert)\b",
+    r"\b(zu\s+viel|doppelt|falsch)\s+(abgebucht|berechnet|belastet)\b",
+    r"\bprüfen\s+sie\b.{0,40}\b(mein|meine|meinen)\b",
+    r"\b(check|look\s+at)\s+my\s+(account|invoice|bill|contract)\b",
+]
+_ACCOUNT_RE = [re.compile(p, re.IGNORECASE) for p in _ACCOUNT]
+_POSSESSIVE_RE = [re.compile(p, re.IGNORECASE) for p in _POSSESSIVE]
+# "What happens if my SIM card is blocked?" asks the help center, not about one account
+_HYPOTHETICAL = re.compile(r"\b(if|when|what\s+happens|wenn|falls|was\s+passiert)\b", re.IGNORECASE)
+
+# Anger or exasperation: answering with another help article makes it worse.
+_FRUSTRATION = [
+    r"\b(ridiculous|unacceptable|useless|outrageous|disgraceful|pathetic|furious|scam|rip-?off)\b",
+    r"\b(fed\s+up|sick\s+(and\s+tired\s+)?of|nobody\s+helps|no\s+one\s+helps|worst\s+(service|company))\b",
+    r"\b(unverschämt\w*|frechheit|lächerlich|nutzlos|katastroph\w*|zumutung|betrug|abzocke|wütend|stinksauer)\b",
+    r"\b(reicht\s+mir|nase\s+voll|niemand\s+hilft|keiner\s+hilft)\b",
+    r"[!?]{3,}",
+]
+_FRUSTRATION_RE = [re.compile(p, re.IGNORECASE) for p in _FRUSTRATION]
+
+
+def needs_account(text: str) -> bool:
+    """A request about the customer's own invoice, refund, contract or payment ("you charged me
+    50 euros too much", "Wo bleibt meine Erstattung?"): only a person with account access can help."""
+    t = " ".join(text.split())
+    if any(p.search(t) for p in _ACCOUNT_RE):
+        return True
+    return not _HYPOTHETICAL.search(t) and any(p.search(t) for p in _POSSESSIVE_RE)
+
+
+def frustrated(text: str) -> bool:
+    """Clear anger or exasperation in German or English."""
+    t = " ".join(text.split())
+    return any(p.search(t) for p in _FRUSTRATION_RE)

@@ -24,7 +24,7 @@ from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
 from .errors import InvalidInput
-from .intents import wants_human
+from .intents import frustrated, needs_account, wants_human
 from .language import SUPPORTED, detect_language
 from .llm import Generator, Message, Usage
 from .retrieval import Passage, Retriever
@@ -180,9 +180,14 @@ class Pipeline:
         texts: prompts.ServiceTexts,
         started: float,
     ) -> Iterator[Event]:
-        if wants_human(question):
-            yield from self._fixed(result, "handoff", "explicit_request", texts.handoff)
-            return
+        for detect, reason in (
+            (wants_human, "explicit_request"),
+            (frustrated, "frustration"),
+            (needs_account, "account_specific"),
+        ):
+            if detect(question):
+                yield from self._fixed(result, "handoff", reason, texts.handoff)
+                return
         queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
         passages = self.retriever.retrieve(queries, audience=query.audience)
         result.passages = passages

@@ -1,0 +1,63 @@
+"""Handoff detection before any retrieval: explicit wishes, frustration, account-specific requests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag_service.intents import frustrated, needs_account, wants_human
+
+from .conftest import ROOT
+
+ACCOUNT = [
+    "My last invoice is wrong, you charged me 50 euros too much.",
+    "Where is my refund?",
+    "Why was my SIM card blocked?",
+    "Can you check my account?",
+    "Meine Rechnung ist falsch!",
+    "Sie haben doppelt abgebucht",
+    "Warum wurde mein Vertrag gekündigt?",
+    "Wo bleibt meine Erstattung?",
+]
+FRUSTRATED = [
+    "This is ridiculous, nobody helps me",
+    "I'm fed up with your service",
+    "Das ist eine Frechheit!",
+    "Mir reicht es jetzt, ich habe die Nase voll",
+    "Warum funktioniert das nicht???",
+]
+HELP_CENTER = [  # questions about the rules, not about one account, and calm
+    "How do I dispute an invoice?",
+    "What if my invoice is wrong?",
+    "Was passiert, wenn meine SIM-Karte gesperrt ist?",
+    "Wie kann ich meinen Vertrag kündigen?",
+    "How much does it cost if I lose my SIM card?",
+    "Can a person under 18 sign a contract?",
+]
+
+
+@pytest.mark.parametrize("text", ACCOUNT)
+def test_account_specific(text: str) -> None:
+    assert needs_account(text)
+
+
+@pytest.mark.parametrize("text", FRUSTRATED)
+def test_frustration(text: str) -> None:
+    assert frustrated(text)
+
+
+@pytest.mark.parametrize("text", HELP_CENTER)
+def test_help_center_questions_are_not_handed_off(text: str) -> None:
+    assert not (needs_account(text) or frustrated(text) or wants_human(text))
+
+
+def test_no_answerable_eval_question_triggers_a_handoff() -> None:
+    rows = [json.loads(line) for line in (ROOT / "eval" / "datasets" / "kb_docs_eval.jsonl").open(encoding="utf-8")]
+    wrong = [
+        r["id"]
+        for r in rows
+        if (r["type"] == "handoff")
+        != (wants_human(r["question"]) or frustrated(r["question"]) or needs_account(r["question"]))
+    ]
+    assert wrong == []
