@@ -12,7 +12,7 @@ from rag_service.retrieval import Retriever
 from rag_service.store import Store
 
 from .dataset import Question
-from .metrics import MRR, HitAtK, RecallAtK, mean
+from .metrics import MRR, HitAtK, RecallAtK, mean, percentile
 
 Search = Callable[[str, int], list[Hit]]
 
@@ -70,11 +70,10 @@ def evaluate(search: Search, questions: Sequence[Question], *, k: int, depth: in
 
 
 def summarise(rows: Sequence[RetrievalRow], k: int) -> dict[str, float | int | None]:
-    ms = sorted(r.ms for r in rows)
     return {
         "n": len(rows),
         f"hit@{k}": mean([r.hit for r in rows]),
         f"recall@{k}": mean([r.recall for r in rows]),
         "mrr": mean([r.rr for r in rows]),
-        "query_ms_p50": ms[len(ms) // 2] if ms else None,
+        "query_ms_p50": percentile([r.ms for r in rows], 50),
     }

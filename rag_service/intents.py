@@ -29,15 +29,25 @@ _EXPLICIT = [
     rf"\b(will|möchte|moechte|brauche|hätte\s+gern|haette\s+gern)\s+(gern\s+|gerne\s+|bitte\s+)?(einen|eine|mit\s+einem|mit\s+einer)\s+{_HUMAN_DE}\b",
     r"\b(rückruf|rueckruf|zurückrufen|zurueckrufen)\b",
 ]
-_EXPLICIT_RE = [re.compile(p, re.IGNORECASE) for p in _EXPLICIT]
+
+
+def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
+
+
+def _found(patterns: list[re.Pattern[str]], text: str) -> bool:
+    t = " ".join(text.split())
+    return any(p.search(t) for p in patterns)
+
+
+_EXPLICIT_RE = _compile(_EXPLICIT)
 
 
 def wants_human(text: str) -> bool:
     """True for an explicit wish to reach a person ("Ich möchte mit einem Menschen sprechen",
     "talk to an agent"). A question *about* people ("Can a person under 18 sign a contract?")
     is not one."""
-    t = " ".join(text.split())
-    return any(p.search(t) for p in _EXPLICIT_RE)
+    return _found(_EXPLICIT_RE, text)
 
 
 # Needs a look at the customer's own account: the knowledge base cannot answer it, a person can.
@@ -58,8 +68,8 @@ _ACCOUNT = [
     r"\bprüfen\s+sie\b.{0,40}\b(mein|meine|meinen)\b",
     r"\b(check|look\s+at)\s+my\s+(account|invoice|bill|contract)\b",
 ]
-_ACCOUNT_RE = [re.compile(p, re.IGNORECASE) for p in _ACCOUNT]
-_POSSESSIVE_RE = [re.compile(p, re.IGNORECASE) for p in _POSSESSIVE]
+_ACCOUNT_RE = _compile(_ACCOUNT)
+_POSSESSIVE_RE = _compile(_POSSESSIVE)
 # "What happens if my SIM card is blocked?" asks the help center, not about one account
 _HYPOTHETICAL = re.compile(r"\b(if|when|what\s+happens|wenn|falls|was\s+passiert)\b", re.IGNORECASE)
 
@@ -71,19 +81,17 @@ _FRUSTRATION = [
     r"\b(reicht\s+mir|nase\s+voll|niemand\s+hilft|keiner\s+hilft)\b",
     r"[!?]{3,}",
 ]
-_FRUSTRATION_RE = [re.compile(p, re.IGNORECASE) for p in _FRUSTRATION]
+_FRUSTRATION_RE = _compile(_FRUSTRATION)
 
 
 def needs_account(text: str) -> bool:
     """A request about the customer's own invoice, refund, contract or payment ("you charged me
     50 euros too much", "Wo bleibt meine Erstattung?"): only a person with account access can help."""
-    t = " ".join(text.split())
-    if any(p.search(t) for p in _ACCOUNT_RE):
+    if _found(_ACCOUNT_RE, text):
         return True
-    return not _HYPOTHETICAL.search(t) and any(p.search(t) for p in _POSSESSIVE_RE)
+    return not _HYPOTHETICAL.search(text) and _found(_POSSESSIVE_RE, text)
 
 
 def frustrated(text: str) -> bool:
     """Clear anger or exasperation in German or English."""
-    t = " ".join(text.split())
-    return any(p.search(t) for p in _FRUSTRATION_RE)
+    return _found(_FRUSTRATION_RE, text)
