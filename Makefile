@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export RAG_DATA_DIR ?= data
 export DO_NOT_TRACK := true
+export RAGAS_DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 # The venv is rebuilt only when the lock or the project metadata change.

@@ -136,6 +136,12 @@ def retrieval(
 @click.option(
     "--threshold", default=0.5, show_default=True, type=click.FloatRange(0, 1), help="Judge score for 'supported'."
 )
+@click.option(
+    "--ragas/--no-ragas",
+    default=True,
+    show_default=True,
+    help="Also ragas' Faithfulness on the judge model (2 generations per answer; slow on a CPU).",
+)
 def run(
     dataset: Path,
     kb: Path | None,
@@ -151,6 +157,7 @@ def run(
     judge: bool,
     judge_url: str | None,
     threshold: float,
+    ragas: bool,
 ) -> None:
     """Answer every question of DATASET and score the answers; writes report.json and report.html.
 
@@ -161,7 +168,8 @@ def run(
 
     from tqdm import tqdm
 
-    from .judge import Judge, build_judge
+    from .judge import Judge, build_judge, ragas_llm
+    from .ragas_faithfulness import RagasFaithfulness
     from .report import check_gates, gates_json, parse_gates, write_html, write_json
     from .runner import HttpTarget, InProcessTarget, Target, aggregate, grouped
     from .runner import run as run_questions
@@ -215,6 +223,7 @@ def run(
                 )
             except RagError as exc:
                 raise click.ClickException(f"{exc} (or run with --no-judge)") from exc
+        ragas_metric = RagasFaithfulness(ragas_llm(the_judge)) if the_judge and ragas else None
         with tqdm(total=len(questions), unit="q", desc="answering", file=sys.stderr) as bar:
             rows = run_questions(
                 questions,
@@ -222,6 +231,7 @@ def run(
                 out / "cache.jsonl",
                 judge=the_judge,
                 threshold=threshold,
+                ragas=ragas_metric,
                 on_done=lambda row: bar.update(1),
             )
         if components:
@@ -242,6 +252,7 @@ def run(
             "split": split,
             "judge": the_judge.name if the_judge else None,
             "judge_threshold": threshold if the_judge else None,
+            "ragas": ragas_metric is not None,
         },
         **summary,
         "by_type": grouped(rows, "type"),

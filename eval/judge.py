@@ -9,9 +9,10 @@ Any OpenAI-compatible server can judge instead (``--judge-url``), for teams with
 
 from __future__ import annotations
 
+import json
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -77,6 +78,16 @@ class LlamaJudge:
         ids = {self._llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words}
         return sorted(ids)
 
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An OpenAI chat completion on the judge's own weights (for ragas, see ``ragas_llm``);
+        ``response_format`` json_object becomes a llama.cpp JSON grammar."""
+        allowed = ("messages", "max_tokens", "temperature", "top_p", "stop", "seed", "response_format")
+        args = {k: body[k] for k in allowed if body.get(k) is not None}
+        args.setdefault("max_tokens", 512)
+        args.setdefault("temperature", 0.0)
+        with self._lock:
+            return dict(self._llama.create_chat_completion(**args))  # type: ignore[arg-type]
+
     def support(self, context: str, claim: str) -> float:
         import numpy as np
 
@@ -118,6 +129,7 @@ class OpenAICompatJudge:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = client or httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=120)
         self._model = model
+        self.url, self.api_key, self.model = url.rstrip("/"), api_key, model
         self.name = f"http:{url}"
 
     def support(self, context: str, claim: str) -> float:
@@ -154,3 +166,43 @@ def build_judge(*, url: str | None, model_path: Path | None, threads: int, api_k
 
         raise ConfigError(f"no judge model at {model_path}; run `make models` or pass --judge-url")
     return LlamaJudge(model_path, threads=threads)
+
+
+class _InProcessChat(httpx.AsyncBaseTransport):
+    """Answers ``POST .../chat/completions`` in process, so the OpenAI client that ragas drives
+    reaches the local judge without a server or a port."""
+
+    def __init__(self, complete: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self._complete = complete
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
+            return httpx.Response(404, json={"error": {"message": f"no route {request.url.path}"}})
+        body = json.loads(await request.aread())
+        try:
+            return httpx.Response(200, json=self._complete(body))
+        except ValueError as exc:  # e.g. prompt longer than the context window
+            return httpx.Response(400, json={"error": {"message": str(exc), "type": "invalid_request_error"}})
+
+
+def ragas_llm(judge: Judge, *, max_tokens: int = 512) -> Any:
+    """The LLM that ragas' metrics call, on the same model as ``judge``: the local GGUF in process,
+    or the judge's OpenAI-compatible endpoint. Temperature 0, so reruns agree."""
+    from openai import AsyncOpenAI
+    from ragas.llms.base import llm_factory
+
+    if isinstance(judge, OpenAICompatJudge):
+        client = AsyncOpenAI(base_url=judge.url + "/v1", api_key=judge.api_key or "none", max_retries=2)
+        model = judge.model
+    elif hasattr(judge, "chat"):
+        transport = _InProcessChat(judge.chat)
+        client = AsyncOpenAI(
+            base_url="http://judge.local/v1",
+            api_key="none",
+            max_retries=0,
+            http_client=httpx.AsyncClient(transport=transport, timeout=None),
+        )
+        model = "local"
+    else:
+        raise TypeError(f"judge {judge.name} cannot drive ragas")
+    return llm_factory(model, provider="openai", client=client, temperature=0.0, max_tokens=max_tokens)

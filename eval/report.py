@@ -141,7 +141,7 @@ def write_html(path: Path, report: dict[str, Any]) -> None:
         for k, v in m.items()
     )
     charts = []
-    for metric in ("action_accuracy", "key_fact_recall", "hit@5"):
+    for metric in ("action_accuracy", "key_fact_recall", "hit@5", "faithfulness"):
         for group in ("by_type", "by_language"):
             charts.append(
                 _bars(
@@ -159,6 +159,10 @@ def write_html(path: Path, report: dict[str, Any]) -> None:
             f"{'✓' if v.get('supported') else ('?' if 'error' in v else '✗')} {html.escape(v['claim'])}"
             for v in q.get("verdicts") or []
         )
+        if q.get("ragas"):
+            status = q["ragas"]["status"]
+            value = _fmt(q["metrics"].get("ragas_faithfulness")) if status == "ok" else status.upper()
+            claims += f"<br><span class='muted' title='{html.escape(q['ragas']['detail'])}'>ragas: {value}</span>"
         q_rows.append(
             f"<tr><td>{html.escape(q['id'])}</td><td>{html.escape(q['type'])}/{html.escape(q['language'])}</td>"
             f"<td>{html.escape(q['question'])}</td><td class='answer'>{html.escape(q.get('answer') or q.get('error') or '')}</td>"

@@ -36,8 +36,10 @@ from .metrics import (
     percentile,
     wilson,
 )
+from .ragas_faithfulness import RagasFaithfulness
 
 K = 5
+COUNTS = ("judge_failures", "ragas_nan", "ragas_errors")  # summed, not averaged
 PROPORTIONS = (
     "action_accuracy",
     "false_refusal_rate",
@@ -136,10 +138,19 @@ def claims_of(answer: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def judged(response: dict[str, Any], ground_truth: str | None, judge: Judge, threshold: float) -> dict[str, Any]:
+def judged(
+    response: dict[str, Any],
+    ground_truth: str | None,
+    judge: Judge,
+    threshold: float,
+    *,
+    question: str = "",
+    ragas: RagasFaithfulness | None = None,
+) -> dict[str, Any]:
     """Claim-level checks of an answered response: faithfulness to all retrieved passages,
     hallucination (any unsupported claim), citation precision and recall, correctness against
-    the reference. Judge failures are counted, never scored as 0 or 1."""
+    the reference, and ragas' faithfulness when given. Judge failures and ragas' NaN/errors are
+    counted, never scored as 0 or 1."""
     claims = claims_of(str(response.get("answer", "")))
     contexts = list(response.get("contexts") or [])
     cited_text = {c["n"]: c["text"] for c in response.get("citations") or []}
@@ -170,7 +181,17 @@ def judged(response: dict[str, Any], ground_truth: str | None, judge: Judge, thr
             correctness = float(judge.support(ground_truth, answer_text) >= threshold) if answer_text else 0.0
         except Exception:
             failures += 1
+    extra: dict[str, Any] = {}
+    if ragas is not None:
+        r = ragas.score(question, " ".join(t for t, _ in claims), contexts)
+        extra = {
+            "ragas_faithfulness": r.value,
+            "ragas_nan": float(r.status == "nan"),
+            "ragas_errors": float(r.status == "error"),
+            "ragas": {"status": r.status, "detail": r.detail},
+        }
     return {
+        **extra,
         "verdicts": rows,
         "faithfulness": sum(supported) / len(supported) if supported else None,
         "hallucination": (float(not all(supported)) if supported else None),
@@ -182,7 +203,11 @@ def judged(response: dict[str, Any], ground_truth: str | None, judge: Judge, thr
 
 
 def score(
-    question: Question, response: dict[str, Any], judge: Judge | None = None, threshold: float = 0.5
+    question: Question,
+    response: dict[str, Any],
+    judge: Judge | None = None,
+    threshold: float = 0.5,
+    ragas: RagasFaithfulness | None = None,
 ) -> dict[str, float | None]:
     """Per-question metric values (None = not applicable to this question). Judge metrics are added
     for answered responses when a judge is given; the verdicts go into ``response["verdicts"]``."""
@@ -191,8 +216,10 @@ def score(
     retrieved = list(response.get("retrieved_doc_ids") or [])
     extra: dict[str, float | None] = {}
     if judge is not None and action == "answer":
-        j = judged(response, question.ground_truth, judge, threshold)
+        j = judged(response, question.ground_truth, judge, threshold, question=question.question, ragas=ragas)
         response["verdicts"] = j.pop("verdicts")
+        if "ragas" in j:
+            response["ragas"] = j.pop("ragas")
         extra = {k: (None if v is None else float(v)) for k, v in j.items()}
     return {
         **extra,
@@ -218,6 +245,7 @@ def run(
     *,
     judge: Judge | None = None,
     threshold: float = 0.5,
+    ragas: RagasFaithfulness | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows for all questions, in dataset order; cached rows are reused, new ones appended at once."""
@@ -233,7 +261,8 @@ def run(
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     with cache_path.open("a", encoding="utf-8") as cache:
         for q in questions:
-            key = _key(q, target.name + (f"|judge={judge.name}@{threshold}" if judge else ""))
+            judging = f"|judge={judge.name}@{threshold}" + ("+ragas" if ragas else "") if judge else ""
+            key = _key(q, target.name + judging)
             row = cached.get(key)
             if row is None:
                 try:
@@ -252,7 +281,7 @@ def run(
                     "tags": list(q.extra.get("tags") or []),
                     **response,
                 }
-                row["metrics"] = score(q, row, judge, threshold)
+                row["metrics"] = score(q, row, judge, threshold, ragas)
                 cache.write(json.dumps(row, ensure_ascii=False) + "\n")
                 cache.flush()
             rows.append(row)
@@ -269,7 +298,7 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     intervals: dict[str, list[float] | None] = {}
     for name in names:
         values = [r["metrics"][name] for r in rows if r["metrics"].get(name) is not None]
-        metrics[name] = float(sum(values)) if name == "judge_failures" else mean(values)
+        metrics[name] = float(sum(values)) if name in COUNTS else mean(values)
         counts[name] = len(values)
         if name in PROPORTIONS:
             ci = wilson(sum(values), len(values))

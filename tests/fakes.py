@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from rag_service.llm import Gate, Message, Usage
 
@@ -66,3 +67,30 @@ class FakeJudge:
             raise RuntimeError("judge crashed")
         words = [w for w in claim.lower().replace(".", " ").replace(",", " ").split() if len(w) > 3]
         return 1.0 if all(w in context.lower() for w in words) else 0.0
+
+
+class ScriptedChat:
+    """An OpenAI chat backend that replies with the queued message contents in order (then with
+    ``default``); records the request bodies. Stands in for ``LlamaJudge.chat``."""
+
+    name = "scripted-chat"
+
+    def __init__(self, replies: list[str], default: str = "not json") -> None:
+        self.replies = list(replies)
+        self.default = default
+        self.bodies: list[dict[str, Any]] = []
+
+    def support(self, context: str, claim: str) -> float:
+        return 1.0
+
+    def chat(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.bodies.append(body)
+        content = self.replies.pop(0) if self.replies else self.default
+        return {
+            "id": f"chatcmpl-{len(self.bodies)}",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "scripted",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }

@@ -6,6 +6,7 @@ import re
 import threading
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -150,10 +151,23 @@ def test_closing_a_stream_frees_the_model(make_client: Any) -> None:
     assert pipeline.answer(Query(question="Was kostet NordWind M?")).action == "answer"  # the model is free
 
 
+class _ViaTestClient(httpx.BaseTransport):
+    """The official client needs an ``httpx.Client``; this one hands its requests to the app's
+    TestClient (which runs the lifespan) and returns the whole response body."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        r = self.client.request(request.method, str(request.url), headers=dict(request.headers), content=request.read())
+        return httpx.Response(r.status_code, headers=dict(r.headers), content=r.content)
+
+
 def _openai(client: TestClient) -> Any:
     from openai import OpenAI
 
-    return OpenAI(base_url="http://testserver/v1", api_key="test", http_client=client)
+    http = httpx.Client(transport=_ViaTestClient(client))
+    return OpenAI(base_url="http://testserver/v1", api_key="test", http_client=http)
 
 
 def test_openai_client_non_streaming(make_client: Any) -> None:

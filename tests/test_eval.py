@@ -143,7 +143,10 @@ def test_cli_writes_reports_and_gates_set_the_exit_code(
     client, _ = make_client("Eine Ersatzkarte kostet 14,95 € [1].", "Eine Ersatzkarte kostet 14,95 € [1].")
     import eval.runner as runner_module
 
-    monkeypatch.setattr(runner_module.httpx, "Client", lambda **kw: client)  # --url reaches the in-process app
+    real_target = runner_module.HttpTarget
+    monkeypatch.setattr(  # --url reaches the in-process app
+        runner_module, "HttpTarget", lambda url, api_key=None: real_target(url, api_key=api_key, client=client)
+    )
     dataset = tmp_path / "q.jsonl"
     dataset.write_text("".join(json.dumps(q.__dict__ | {"extra": None}) + "\n" for q in QUESTIONS), encoding="utf-8")
     out = tmp_path / "out"
@@ -184,6 +187,7 @@ def test_cli_writes_reports_and_gates_set_the_exit_code(
             str(out),
             "--fail-over",
             "correct_refusal_rate=0.5",
+            "--no-ragas",
         ],
     )
     assert failing.exit_code == 1 and "gate failed" in failing.output and "correct_refusal_rate" in failing.output
