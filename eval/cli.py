@@ -258,6 +258,7 @@ def run(
         "by_type": grouped(rows, "type"),
         "by_language": grouped(rows, "language"),
         "by_tag": grouped(rows, "tags"),
+        "by_split": grouped(rows, "split"),
         "gates": gates_json(checked),
         "questions": rows,
     }

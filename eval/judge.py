@@ -10,7 +10,6 @@ Any OpenAI-compatible server can judge instead (``--judge-url``), for teams with
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,14 +18,14 @@ from typing import Any, Protocol
 
 import httpx
 
+from rag_service.llm import NO_WORDS, YES_WORDS, first_token_ids, yes_no_probability, yes_probability_of_choice
+
 SYSTEM = "You are a strict fact checker. You answer only YES or NO."
 USER = (
     "Context:\n{context}\n\nStatement: {claim}\n\n"
     "Is everything in the statement (every number, name, date and condition) supported by the context? "
     "Answer YES or NO."
 )
-_YES = ("YES", "Yes", "yes", " YES", " Yes", "JA", "Ja")
-_NO = ("NO", "No", "no", " NO", " No", "NEIN", "Nein")
 
 
 @dataclass(frozen=True)
@@ -53,30 +52,25 @@ def verdicts(judge: Judge, context: str, claims: Sequence[str], *, threshold: fl
     return out
 
 
-def _logsumexp(xs: list[float]) -> float:
-    m = max(xs)
-    return m + math.log(sum(math.exp(x - m) for x in xs))
-
-
 class LlamaJudge:
     """Scores with one forward pass per claim; reuses the longest prompt prefix already evaluated."""
 
     def __init__(self, model_path: Path, *, threads: int, n_ctx: int = 4096) -> None:
         from llama_cpp import Llama
+        from llama_cpp.llama_cache import LlamaRAMCache
 
         from rag_service.llm import chat_formatter
 
         self._llama = Llama(str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+        # ragas' prompts share long instructions across questions; the claim checks in between would
+        # evict them from the KV cache, so completions keep their states here
+        self._llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
         self._format = chat_formatter(self._llama)
-        self._yes = self._first_tokens(_YES)
-        self._no = self._first_tokens(_NO)
+        self._yes = first_token_ids(self._llama, YES_WORDS)
+        self._no = first_token_ids(self._llama, NO_WORDS)
         self._lock = threading.Lock()
         self.n_ctx = n_ctx
         self.name = f"llama:{model_path.name}"
-
-    def _first_tokens(self, words: Sequence[str]) -> list[int]:
-        ids = {self._llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words}
-        return sorted(ids)
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         """An OpenAI chat completion on the judge's own weights (for ragas, see ``ragas_llm``);
@@ -89,8 +83,6 @@ class LlamaJudge:
             return dict(self._llama.create_chat_completion(**args))  # type: ignore[arg-type]
 
     def support(self, context: str, claim: str) -> float:
-        import numpy as np
-
         messages = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": USER.format(context=context, claim=claim)},
@@ -101,22 +93,7 @@ class LlamaJudge:
             keep = self.n_ctx - 1
             tokens = tokens[: keep // 2] + tokens[-(keep - keep // 2) :]
         with self._lock:
-            llama = self._llama
-            cached = llama.input_ids[: llama.n_tokens].tolist()
-            prefix = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                prefix += 1
-            prefix = min(prefix, len(tokens) - 1)  # always evaluate at least the last token
-            llama.n_tokens = prefix
-            llama.eval(tokens[prefix:])
-            # logits of the last position; llama.cpp keeps them even without logits_all
-            raw = llama._ctx.get_logits()  # type: ignore[no-untyped-call]
-            logits = np.ctypeslib.as_array(raw, shape=(llama.n_vocab(),)).copy()
-        yes = _logsumexp([float(logits[i]) for i in self._yes])
-        no = _logsumexp([float(logits[i]) for i in self._no])
-        return 1.0 / (1.0 + math.exp(no - yes))
+            return yes_no_probability(self._llama, tokens, self._yes, self._no)
 
 
 class OpenAICompatJudge:
@@ -146,16 +123,7 @@ class OpenAICompatJudge:
         }
         r = self._client.post("/v1/chat/completions", json=body)
         r.raise_for_status()
-        choice = r.json()["choices"][0]
-        top = ((choice.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs") or []
-        yes = [t["logprob"] for t in top if t["token"].strip().upper() in ("YES", "JA")]
-        no = [t["logprob"] for t in top if t["token"].strip().upper() in ("NO", "NEIN")]
-        if yes or no:
-            y = _logsumexp(yes) if yes else -30.0
-            n = _logsumexp(no) if no else -30.0
-            return 1.0 / (1.0 + math.exp(n - y))
-        text = (choice.get("message") or {}).get("content") or ""
-        return 1.0 if text.strip().upper().startswith(("YES", "JA")) else 0.0
+        return yes_probability_of_choice(r.json()["choices"][0])
 
 
 def build_judge(*, url: str | None, model_path: Path | None, threads: int, api_key: str | None = None) -> Judge:

@@ -89,6 +89,8 @@ class InProcessTarget:
             "prompt_tokens": result.prompt_tokens,
             "completion_tokens": result.completion_tokens,
             "withheld_sentences": list(result.dropped),
+            "grounding": list(result.grounding),
+            "verification_ms": result.timings.get("verification_ms"),
         }
 
 
@@ -118,6 +120,8 @@ class HttpTarget:
             "retrieved_doc_ids": [c["doc_id"] for c in body["citations"]],
             "contexts": [c["text"] for c in body["citations"]],
             "first_text_ms": body["timings"].get("first_token_ms"),
+            "verification_ms": body["timings"].get("verification_ms"),
+            "grounding": body.get("grounding") or [],
             "total_ms": total,
             "prompt_tokens": None,
             "completion_tokens": None,
@@ -279,6 +283,7 @@ def run(
                     "key_facts": q.key_facts,
                     "ground_truth": q.ground_truth,
                     "tags": list(q.extra.get("tags") or []),
+                    "split": q.extra.get("split"),
                     **response,
                 }
                 row["metrics"] = score(q, row, judge, threshold, ragas)
@@ -308,6 +313,9 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for label, values in (("first_text_ms", first), ("total_ms", total)):
         metrics[f"{label}_p50"] = percentile(values, 50)
         metrics[f"{label}_p95"] = percentile(values, 95)
+    verification = [float(r["verification_ms"]) for r in rows if r.get("verification_ms") is not None]
+    metrics["verification_ms_p50"] = percentile(verification, 50)
+    metrics["verification_ms_p95"] = percentile(verification, 95)
     for label in ("prompt_tokens", "completion_tokens"):
         values = [float(r[label]) for r in rows if r.get(label) is not None]
         metrics[f"{label}_mean"] = mean(values)

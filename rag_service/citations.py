@@ -118,13 +118,3 @@ def quantities(text: str) -> set[str]:
     for m in _PERCENT.finditer(text):
         out |= {"%" + n for n in numbers(m.group(1))}
     return out
-
-
-def unsupported_numbers(sentence: str, passages: list[str]) -> set[str]:
-    """Numbers (prices, deadlines, phone numbers, percentages) in a sentence that no passage states
-    (an amount must be an amount there too). A 1.5B model invents these more than anything else;
-    such a sentence is never sent."""
-    known: set[str] = set()
-    for p in passages:
-        known |= quantities(p)
-    return quantities(MARKER.sub("", sentence)) - known

@@ -10,11 +10,12 @@ from pathlib import Path
 from .config import Settings
 from .conversations import ConversationStore
 from .embeddings import Embedder, build_embedder
-from .llm import Generator, LlamaGenerator, OpenAICompatGenerator
+from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo
 from .model_files import DEFAULT_GENERATOR, model_path
 from .pipeline import Pipeline
 from .retrieval import Retriever
 from .store import Store
+from .verify import Verifier
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,16 @@ def build_generator(settings: Settings) -> Generator:
     )
 
 
+def build_verifier(settings: Settings, generator: Generator) -> Verifier | None:
+    """The guard judges with the generating model itself (its KV cache holds the passages)."""
+    if not settings.guard:
+        return None
+    judge = generator if settings.guard_judge and isinstance(generator, YesNo) else None
+    if settings.guard_judge and judge is None:
+        log.warning("generator %s cannot score yes/no; the guard runs exact checks only", generator.name)
+    return Verifier(judge, threshold=settings.guard_threshold)
+
+
 @dataclass
 class Components:
     settings: Settings
@@ -50,7 +61,7 @@ class Components:
         floor = settings.relevance_floor if settings.relevance_floor is not None else embedder.relevance_floor
         retriever = Retriever(store, top_k=settings.top_k, floor=floor, lexical_weight=settings.lexical_weight)
         conversations = ConversationStore(settings.db_url)
-        pipeline = Pipeline(settings, retriever, generator, conversations)
+        pipeline = Pipeline(settings, retriever, generator, conversations, build_verifier(settings, generator))
         return cls(settings, embedder, store, generator, conversations, pipeline)
 
     @classmethod

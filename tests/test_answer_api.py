@@ -24,8 +24,10 @@ def test_answer_keeps_only_cited_passages_and_renumbers(make_client: Any) -> Non
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["action"] == "answer" and body["reason"] is None
-    assert body["answer"] == "NordWind M kostet 19,90 € pro Monat [1]. Das gilt ab Oktober."
+    assert body["answer"] == "NordWind M kostet 19,90 € pro Monat [1]."  # [9] is no passage: uncited, removed
     assert [c["n"] for c in body["citations"]] == [1]
+    assert [(g["status"], g["citations"]) for g in body["grounding"]] == [("verified", [1]), ("removed", [])]
+    assert body["grounding"][1]["problems"] == ["states a fact without citing a passage"]
     assert body["citations"][0]["text"] == _passage(gen.user_prompts[0], 2)
     assert body["language"] == "de" and body["ai_generated"] is True
     assert set(body["timings"]) >= {"retrieval_ms", "generation_ms", "total_ms"}

@@ -47,6 +47,22 @@ class Timings(BaseModel):
     generation_ms: float = 0
     total_ms: float = 0
     first_token_ms: float | None = None
+    verification_ms: float | None = None
+
+
+class GroundingOut(BaseModel):
+    """What the hallucination guard found about one sentence the model wrote."""
+
+    text: str
+    status: Literal["verified", "removed", "no_claim"] = Field(
+        description="verified: sent, supported by its cited passages; removed: not sent; no_claim: a courtesy "
+        "or a question back, which needs no source."
+    )
+    citations: list[int] = Field(description="Numbers of the response's citations this sentence relies on.")
+    score: float | None = Field(description="The model's probability that the sentence is supported, when judged.")
+    problems: list[str] = Field(
+        description="Why a removed sentence failed, e.g. 'number 29.90 not in the cited passage'."
+    )
 
 
 class AnswerOut(BaseModel):
@@ -59,6 +75,10 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut]
     ai_generated: bool = True
     timings: Timings
+    grounding: list[GroundingOut] = Field(
+        description="Per sentence of the model's answer, what the hallucination guard verified (empty when it is off "
+        "or the model was not asked)."
+    )
 
     @classmethod
     def from_result(cls, r: AnswerResult) -> AnswerOut:
@@ -72,6 +92,7 @@ class AnswerOut(BaseModel):
             citations=[CitationOut.from_core(c) for c in r.citations],
             ai_generated=r.ai_generated,
             timings=Timings(**{k: round(v, 1) for k, v in r.timings.items()}),
+            grounding=[GroundingOut(**g) for g in r.grounding],
         )
 
 
@@ -108,10 +129,17 @@ class RagInfo(BaseModel):
     reason: str | None
     answer_id: str
     conversation_id: str
+    grounding: list[GroundingOut] = []
 
     @classmethod
     def from_result(cls, r: AnswerResult) -> RagInfo:
-        return cls(action=r.action, reason=r.reason, answer_id=r.id, conversation_id=r.conversation_id)
+        return cls(
+            action=r.action,
+            reason=r.reason,
+            answer_id=r.id,
+            conversation_id=r.conversation_id,
+            grounding=[GroundingOut(**g) for g in r.grounding],
+        )
 
 
 def chat_completion(r: AnswerResult, content: str, model: str, completion_id: str) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""The hallucination guard: every sentence of an answer is checked against the passages it cites
+before the customer sees it.
+
+Two kinds of checks, cheapest first:
+
+* exact: every amount, number, percentage, phone number, e-mail address, URL and product-like name
+  ("NordWind", "XL", "5G") of the sentence must occur in a passage the sentence cites (normalised:
+  "9,90 €" = "9.90 EUR"); a sentence that states something without citing a passage fails;
+* judged: the generating model, in a fresh prompt, is shown only the passages the sentence cites
+  and asked whether they say it; the score is its first-token probability of YES against NO. The
+  passage comes first, so sentences citing the same passage share the KV prefix. (Asking the model
+  in the answer's own conversation was tried first: it approves its own sentences, P(YES) 0.6-0.9
+  for right and wrong ones alike.)
+
+The policy is applied by the pipeline (``Pipeline._verified``): unsupported sentences are removed;
+when the answer's first statement (the direct answer: the prompt asks for it first) is
+unsupported, nothing is sent and the pipeline refuses or hands off instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import prompts
+from .citations import MARKER, quantities
+from .llm import Message, YesNo
+
+log = logging.getLogger(__name__)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
+_PHONE = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()/-]{6,}\d(?![\w.,]\d)")
+# a name-like token: inner capital (NordWind, iPhone), all caps (XL, LTE) or letters with digits (5G, S24)
+_NAME = re.compile(r"\b(?:[A-Za-z]+[a-z][A-Z]\w*|[A-Z]{2,}\d*|\d+[A-Za-z]+\w*|[A-Za-z]+\d+\w*)\b")
+# units and currencies a sentence may write differently from the passage ("EUR" for "€")
+_ALWAYS_OK = {"EUR", "USD", "CHF", "GBP", "GB", "MB", "KB", "TB", "KI", "AI", "OK", "FAQ", "PDF", "DE", "EN"}
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """What the guard found about one sentence of the model's answer."""
+
+    text: str  # as the model wrote it (prompt passage numbers)
+    cited: tuple[int, ...]  # prompt passage numbers (1-based)
+    supported: bool
+    problems: tuple[str, ...] = ()
+    score: float | None = None  # the judged check's P(supported), when it ran
+    factual: bool = True  # False: a question back or a courtesy; needs no source
+
+
+def cited_numbers(sentence: str) -> tuple[int, ...]:
+    return tuple(dict.fromkeys(int(n) for m in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", m.group(1))))
+
+
+def states_facts(text: str) -> bool:
+    """A question back to the customer or a short courtesy ("Gern geschehen.") states nothing."""
+    bare = MARKER.sub("", text).strip()
+    return not bare.endswith("?") and (len(bare.split()) >= 3 or bool(re.search(r"\d", bare)))
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _url_key(url: str) -> str:
+    return re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).rstrip("/.,;")
+
+
+def exact_problems(sentence: str, sources: Sequence[str], question: str = "") -> list[str]:
+    """What the sentence states that none of ``sources`` (its cited passages) contains. Names the
+    customer used in the question count as known (the answer may repeat them); numbers do not."""
+    text = MARKER.sub("", sentence)
+    source = "\n".join(sources)
+    lowered = source.lower()
+    problems: list[str] = []
+    digits = _digits(source)
+    for phone in _PHONE.findall(text):
+        d = _digits(phone)
+        if len(d) < 7:
+            continue
+        if d in digits or d.lstrip("0") in digits:  # written with other spacing: its digit groups are fine
+            text = text.replace(phone, " ")
+        else:
+            problems.append(f"phone number {phone.strip()} not in the cited passage")
+            text = text.replace(phone, " ")
+    missing = dict.fromkeys(q.lstrip("€%") for q in sorted(quantities(text) - quantities(source)))
+    problems += [f"number {q} not in the cited passage" for q in missing]
+    problems += [f"e-mail {e} not in the cited passage" for e in _EMAIL.findall(text) if e.lower() not in lowered]
+    urls = {_url_key(u) for u in _URL.findall(source)}
+    problems += [
+        f"URL {u} not in the cited passage"
+        for u in _URL.findall(text)
+        if _url_key(u) not in urls and _url_key(u) not in lowered
+    ]
+    known = lowered + "\n" + question.lower()
+    for name in dict.fromkeys(_NAME.findall(_EMAIL.sub(" ", _URL.sub(" ", text)))):
+        if name.upper() not in _ALWAYS_OK and not re.fullmatch(r"\d+", name) and name.lower() not in known:
+            problems.append(f"name {name} not in the cited passage")
+    return problems
+
+
+class Verifier:
+    """Checks the sentences of one answer; ``judge`` is the generating model (or None: exact checks
+    only, e.g. a backend without log-probabilities)."""
+
+    def __init__(self, judge: YesNo | None, *, threshold: float) -> None:
+        self.judge = judge
+        self.threshold = threshold
+
+    def check(
+        self,
+        sentence: str,
+        passages: Sequence[str],
+        *,
+        question: str,
+    ) -> SentenceCheck:
+        """One sentence as the model wrote it (its [n] markers), against the passages of the prompt."""
+        cited = tuple(n for n in cited_numbers(sentence) if 1 <= n <= len(passages))
+        if not states_facts(sentence):
+            return SentenceCheck(sentence, cited, True, factual=False)
+        if not cited:
+            return SentenceCheck(sentence, cited, False, ("states a fact without citing a passage",))
+        problems = exact_problems(sentence, [passages[n - 1] for n in cited], question)
+        if problems:
+            return SentenceCheck(sentence, cited, False, tuple(problems))
+        if self.judge is None:
+            return SentenceCheck(sentence, cited, True)
+        ask = (
+            prompts.template("verify_user.txt")
+            .format(passages="\n\n".join(passages[n - 1] for n in cited), sentence=MARKER.sub("", sentence).strip())
+            .strip()
+        )
+        check: list[Message] = [
+            {"role": "system", "content": prompts.template("verify_system.txt").strip()},
+            {"role": "user", "content": ask},
+        ]
+        try:
+            score = self.judge.yes_probability(check)
+        except Exception:  # a check that cannot run does not pass
+            log.exception("judged check failed")
+            return SentenceCheck(sentence, cited, False, ("the judged check failed",))
+        if score < self.threshold:
+            return SentenceCheck(sentence, cited, False, (f"judged unsupported (P={score:.2f})",), score)
+        return SentenceCheck(sentence, cited, True, (), score)

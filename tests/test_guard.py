@@ -1,0 +1,109 @@
+"""The hallucination guard through the HTTP API: what the customer receives when the (fake) model
+invents something, and what the response's ``grounding`` says about each sentence."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from rag_service.verify import exact_problems
+
+Q = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
+
+
+def test_invented_number_is_removed_and_the_rest_stands(make_client: Any) -> None:
+    client, _ = make_client("NordWind M kostet 19,90 € pro Monat [1]. Die Aktivierung kostet 99 € [1].")
+    body = client.post("/v1/answer", json=Q).json()
+    assert body["action"] == "answer"
+    assert body["answer"] == "NordWind M kostet 19,90 € pro Monat [1]."
+    removed = [g for g in body["grounding"] if g["status"] == "removed"]
+    assert [g["text"] for g in removed] == ["Die Aktivierung kostet 99 €."]
+    assert removed[0]["problems"] == ["number 99 not in the cited passage"]
+
+
+def test_unsupported_direct_answer_becomes_refuse_or_handoff(make_client: Any) -> None:
+    reply = "NordWind M kostet 99 € pro Monat [1]. Er enthält 20 GB [1]."
+    client, _ = make_client(reply)
+    body = client.post("/v1/answer", json=Q).json()
+    assert (body["action"], body["reason"]) == ("refuse", "unsupported_answer")
+    assert "99" not in body["answer"] and body["citations"] == []
+    client, _ = make_client(reply, guard_failure_action="handoff")
+    body = client.post("/v1/answer", json=Q).json()
+    assert (body["action"], body["reason"]) == ("handoff", "unsupported_answer")
+
+
+def test_supported_answer_passes_unchanged(make_client: Any) -> None:
+    reply = "NordWind M kostet 19,90 € pro Monat [1]."
+    client, gen = make_client(reply)
+    body = client.post("/v1/answer", json=Q).json()
+    assert body["answer"] == reply and body["action"] == "answer"
+    assert [(g["status"], g["citations"], g["score"]) for g in body["grounding"]] == [("verified", [1], 1.0)]
+    assert len(gen.checks) == 1 and "Claim: NordWind M kostet 19,90 € pro Monat." in gen.checks[0]
+    assert "19,90 €" in gen.checks[0].split("Claim:")[0]  # the cited passage is what the claim is checked against
+
+
+def test_judged_check_removes_a_number_free_invention_and_renumbers(make_client: Any) -> None:
+    reply = (
+        "NordWind M kostet 19,90 € pro Monat [2]. Senioren erhalten zusätzlich einen Rabatt [1]. "
+        "Die Mindestlaufzeit beträgt 24 Monate [3]."
+    )
+    client, gen = make_client(reply)
+    gen.support = lambda prompt: 0.05 if "Senioren" in prompt else 0.9
+    body = client.post("/v1/answer", json=Q).json()
+    assert "Senioren" not in body["answer"]
+    # [2] -> [1]; the removed sentence's [1] is not used; [3] -> [2]
+    assert body["answer"].startswith("NordWind M kostet 19,90 € pro Monat [1].")
+    assert [c["n"] for c in body["citations"]] == list(range(1, len(body["citations"]) + 1))
+    statuses = [(g["status"], g["score"]) for g in body["grounding"]]
+    assert statuses[1] == ("removed", 0.05)
+    assert body["grounding"][1]["problems"] == ["judged unsupported (P=0.05)"]
+
+
+def test_a_sentence_citing_the_wrong_passage_is_judged_against_the_cited_one(make_client: Any) -> None:
+    client, gen = make_client("Senioren erhalten 10 % Rabatt [1].")
+    gen.support = lambda prompt: 0.9
+    body = client.post("/v1/answer", json=Q).json()
+    # no passage about NordWind M says 10 %: the exact check removes it before the judge is asked
+    assert body["action"] == "refuse" and gen.checks == []
+
+
+def test_guard_off_lets_the_model_text_through(make_client: Any) -> None:
+    reply = "NordWind M kostet 99 € pro Monat [1]."
+    client, gen = make_client(reply, guard=False)
+    body = client.post("/v1/answer", json=Q).json()
+    assert body["answer"] == reply and body["grounding"] == [] and gen.checks == []
+
+
+def test_streaming_sends_only_verified_sentences(make_client: Any) -> None:
+    reply = "NordWind M kostet 19,90 € pro Monat [1]. Die Aktivierung kostet 99 € [1]. Gern geschehen!"
+    client, _ = make_client(reply, reply)
+    messages = [{"role": "user", "content": Q["question"]}]
+    with client.stream("POST", "/v1/chat/completions", json={"messages": messages, "stream": True}) as r:
+        events = [json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:") and "[DONE]" not in line]
+    pieces = [e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")]
+    streamed = "".join(pieces)
+    assert "99" not in streamed and streamed.endswith("NordWind M kostet 19,90 € pro Monat [1]. Gern geschehen!")
+    last = events[-1]["rag"]
+    assert [g["status"] for g in last["grounding"]] == ["verified", "removed", "no_claim"]
+    whole = client.post("/v1/chat/completions", json={"messages": messages}).json()
+    assert whole["choices"][0]["message"]["content"] == streamed
+
+
+@pytest.mark.parametrize(
+    ("sentence", "passage", "problem"),
+    [
+        ("Ruf uns an: 040 6639 4400.", "Telefon: 040 66394400", None),
+        ("Ruf uns an: 040 6639 4411.", "Telefon: 040 66394400", "phone number"),
+        ("Schreib an hilfe@nordwind.de.", "E-Mail: service@nordwind.de", "e-mail"),
+        ("Infos unter www.nordwind.de/roaming.", "https://www.nordwind.de/roaming/", None),
+        ("Infos unter https://nordwind.de/tarife.", "https://www.nordwind.de/roaming/", "URL"),
+        ("Der Tarif NordWind XL kostet 9,90 €.", "NordWind M: 9.90 EUR", "name"),
+        ("Der Tarif NordWind M kostet 9.90 EUR.", "NordWind M: 9,90 €", None),
+        ("Das Datenvolumen beträgt 10 %.", "Rabatt: 10 € pro Karte", "number"),
+    ],
+)
+def test_exact_checks(sentence: str, passage: str, problem: str | None) -> None:
+    found = exact_problems(sentence, [passage])
+    assert (found == []) if problem is None else any(p.startswith(problem) for p in found), found
