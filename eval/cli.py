@@ -314,6 +314,13 @@ def compare(a: Path, b: Path) -> None:
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write figures and per-pair scores as JSON."
 )
+@click.option(
+    "--check",
+    type=click.Choice(["judge", "guard"]),
+    default="judge",
+    show_default=True,
+    help="judge: the eval judge's prompt; guard: the service's hallucination guard (rag_service/verify.py).",
+)
 def judge_check(
     dataset: Path,
     limit: int | None,
@@ -322,9 +329,11 @@ def judge_check(
     threshold: float,
     judge_url: str | None,
     out: Path | None,
+    check: str,
 ) -> None:
     """How accurate the judge is on human-labelled (context, claim, label) pairs: balanced accuracy,
-    precision and recall for "unsupported", the confusion matrix (per group when the data has groups)."""
+    precision and recall for "unsupported", the confusion matrix (per group when the data has groups).
+    ``--check guard`` measures the service's hallucination guard (its prompt) instead of the judge."""
     import random
     import sys
 
@@ -338,7 +347,10 @@ def judge_check(
         pairs = load_pairs(dataset)
         settings = load_settings()
         judge = build_judge(
-            url=judge_url, model_path=settings.llm_model_path or _default_model(), threads=settings.threads
+            url=judge_url,
+            model_path=settings.llm_model_path or _default_model(),
+            threads=settings.threads,
+            kind=check,
         )
     except (ValueError, RagError) as exc:
         raise click.ClickException(str(exc)) from exc

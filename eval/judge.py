@@ -18,7 +18,14 @@ from typing import Any, Protocol
 
 import httpx
 
-from rag_service.llm import NO_WORDS, YES_WORDS, first_token_ids, yes_no_probability, yes_probability_of_choice
+from rag_service.llm import (
+    NO_WORDS,
+    YES_WORDS,
+    YesNo,
+    first_token_ids,
+    yes_no_probability,
+    yes_probability_of_choice,
+)
 
 SYSTEM = "You are a strict fact checker. You answer only YES or NO."
 USER = (
@@ -126,14 +133,47 @@ class OpenAICompatJudge:
         return yes_probability_of_choice(r.json()["choices"][0])
 
 
-def build_judge(*, url: str | None, model_path: Path | None, threads: int, api_key: str | None = None) -> Judge:
+class GuardJudge:
+    """The service's hallucination guard as a judge: its prompt on the service's generator, so
+    ``rag-eval judge-check --judge guard`` measures exactly the check that runs in production."""
+
+    def __init__(self, scorer: YesNo, name: str) -> None:
+        self._scorer = scorer
+        self.name = f"guard:{name}"
+
+    def support(self, context: str, claim: str) -> float:
+        from rag_service.verify import judge_messages
+
+        return self._scorer.yes_probability(judge_messages([context], claim))
+
+
+def build_judge(
+    *, url: str | None, model_path: Path | None, threads: int, api_key: str | None = None, kind: str = "judge"
+) -> Judge:
+    """``kind`` "judge": the eval judge's own prompt; "guard": the service's guard prompt."""
+    if kind == "guard":
+        from rag_service.llm import LlamaGenerator, OpenAICompatGenerator
+
+        scorer: YesNo
+        if url:
+            scorer = OpenAICompatGenerator(url, model="default", api_key=api_key, max_waiting=0)
+        else:
+            _require(model_path)
+            assert model_path is not None
+            scorer = LlamaGenerator(model_path, threads=threads, n_ctx=4096, max_waiting=0, cache_mb=0)
+        return GuardJudge(scorer, url or (model_path.name if model_path else "model"))
     if url:
         return OpenAICompatJudge(url, api_key=api_key)
+    _require(model_path)
+    assert model_path is not None
+    return LlamaJudge(model_path, threads=threads)
+
+
+def _require(model_path: Path | None) -> None:
     if model_path is None or not model_path.is_file():
         from rag_service.errors import ConfigError
 
         raise ConfigError(f"no judge model at {model_path}; run `make models` or pass --judge-url")
-    return LlamaJudge(model_path, threads=threads)
 
 
 class _InProcessChat(httpx.AsyncBaseTransport):

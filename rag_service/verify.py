@@ -102,6 +102,18 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
     return problems
 
 
+def judge_messages(passages: Sequence[str], sentence: str) -> list[Message]:
+    """The judged check's prompt: the cited passages first (shared KV prefix across the sentences
+    that cite them), then the sentence without its markers."""
+    ask = prompts.template("verify_user.txt").format(
+        passages="\n\n".join(passages), sentence=MARKER.sub("", sentence).strip()
+    )
+    return [
+        {"role": "system", "content": prompts.template("verify_system.txt").strip()},
+        {"role": "user", "content": ask.strip()},
+    ]
+
+
 class Verifier:
     """Checks the sentences of one answer; ``judge`` is the generating model (or None: exact checks
     only, e.g. a backend without log-probabilities)."""
@@ -128,15 +140,7 @@ class Verifier:
             return SentenceCheck(sentence, cited, False, tuple(problems))
         if self.judge is None:
             return SentenceCheck(sentence, cited, True)
-        ask = (
-            prompts.template("verify_user.txt")
-            .format(passages="\n\n".join(passages[n - 1] for n in cited), sentence=MARKER.sub("", sentence).strip())
-            .strip()
-        )
-        check: list[Message] = [
-            {"role": "system", "content": prompts.template("verify_system.txt").strip()},
-            {"role": "user", "content": ask},
-        ]
+        check = judge_messages([passages[n - 1] for n in cited], sentence)
         try:
             score = self.judge.yes_probability(check)
         except Exception:  # a check that cannot run does not pass

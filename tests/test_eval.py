@@ -279,3 +279,35 @@ def test_compare_says_whether_a_change_is_beyond_noise(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     line = next(x for x in out.output.splitlines() if "hallucination_rate" in x)
     assert "-0.250" in line and "*" in line
+
+
+def test_judge_check_cli_measures_the_judge_or_the_guard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from eval.judge import GuardJudge
+
+    from .fakes import FakeGenerator, FakeJudge
+
+    kinds: list[str] = []
+
+    def build(**kw: Any) -> Any:
+        kinds.append(kw["kind"])
+        if kw["kind"] == "guard":  # the guard's own prompt, on a fake generator that reads it
+            gen = FakeGenerator()
+            gen.support = lambda prompt: 1.0 if "5,00 €" in prompt.split("Claim:")[1] else 0.0
+            return GuardJudge(gen, "fake")
+        return FakeJudge()
+
+    monkeypatch.setattr("eval.judge.build_judge", build)
+    pairs = ROOT / "eval" / "datasets" / "judge_pairs.jsonl"
+    out = tmp_path / "check.json"
+    for check in ("judge", "guard"):
+        result = CliRunner().invoke(
+            rag_eval, ["judge-check", "--dataset", str(pairs), "--check", check, "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(out.read_text())
+        assert set(report["overall"]) >= {"balanced_accuracy", "precision_unsupported", "tp", "fn", "fp", "tn"}
+        assert "balanced accuracy" in result.output
+    scores = {p["id"]: p["score"] for p in report["pairs"]}  # the guard run's per-pair scores
+    assert (scores["jp01"], scores["jp02"]) == (1.0, 0.0)  # same passage: the right fee passes, the wrong one not
+    assert report["judge"] == "guard:fake"
+    assert kinds == ["judge", "guard"]
