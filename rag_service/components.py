@@ -7,15 +7,20 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
+
 from .config import Settings
 from .conversations import ConversationStore
+from .db import make_engine, upgrade
 from .embeddings import Embedder, build_embedder
 from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo
 from .model_files import DEFAULT_GENERATOR, model_path
 from .pipeline import Pipeline
 from .retrieval import Retriever
 from .store import Store
+from .support import SupportStore
 from .verify import Verifier
+from .webhooks import WebhookNotifier
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +57,10 @@ class Components:
     store: Store
     generator: Generator
     conversations: ConversationStore
+    support: SupportStore
     pipeline: Pipeline
+    engine: Engine
+    notifier: WebhookNotifier | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, embedder: Embedder, generator: Generator) -> Components:
@@ -60,9 +68,25 @@ class Components:
         store = Store(settings, embedder)
         floor = settings.relevance_floor if settings.relevance_floor is not None else embedder.relevance_floor
         retriever = Retriever(store, top_k=settings.top_k, floor=floor, lexical_weight=settings.lexical_weight)
-        conversations = ConversationStore(settings.db_url)
-        pipeline = Pipeline(settings, retriever, generator, conversations, build_verifier(settings, generator))
-        return cls(settings, embedder, store, generator, conversations, pipeline)
+        engine = make_engine(settings.db_url)
+        upgrade(engine)
+        conversations = ConversationStore(engine)
+        support = SupportStore(engine)
+        notifier = None
+        if settings.webhook_url and settings.webhook_secret:
+            notifier = WebhookNotifier(
+                settings.webhook_url, settings.webhook_secret, support=support, retries=settings.webhook_retries
+            )
+        pipeline = Pipeline(
+            settings,
+            retriever,
+            generator,
+            conversations,
+            build_verifier(settings, generator),
+            support=support,
+            notifier=notifier,
+        )
+        return cls(settings, embedder, store, generator, conversations, support, pipeline, engine, notifier)
 
     @classmethod
     def load(cls, settings: Settings) -> Components:
@@ -74,5 +98,7 @@ class Components:
         return components
 
     def close(self) -> None:
+        if self.notifier is not None:
+            self.notifier.close()
         self.store.close()
-        self.conversations.close()
+        self.engine.dispose()

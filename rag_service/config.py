@@ -110,6 +110,15 @@ class Settings(BaseSettings):
     guard_failure_action: Literal["refuse", "handoff"] = Field(
         "refuse", description="What an answer whose direct answer fails the guard becomes (reason unsupported_answer)."
     )
+    webhook_url: str | None = Field(
+        None, description="URL that is POSTed a signed JSON event for every new handoff (optional)."
+    )
+    webhook_secret: str | None = Field(
+        None, description="HMAC-SHA256 key for the X-RAG-Signature header of webhook events (required with a URL)."
+    )
+    webhook_retries: int = Field(
+        5, ge=0, le=20, description="Retries of a failed webhook delivery, backoff 1, 2, 4… s."
+    )
     max_queue: int = Field(4, ge=0, le=256, description="Requests that may wait for the model; more get HTTP 429.")
     history_turns: int = Field(3, ge=0, le=20, description="Earlier question/answer pairs a follow-up question sees.")
     max_question_chars: int = Field(2000, ge=10, le=20000, description="Longer questions are rejected with HTTP 422.")
@@ -120,6 +129,8 @@ class Settings(BaseSettings):
     def _overlap_below_chunk(self) -> Self:
         if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
             raise ValueError("RAG_CHUNK_OVERLAP_TOKENS must be less than half of RAG_CHUNK_TOKENS")
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("RAG_WEBHOOK_URL needs RAG_WEBHOOK_SECRET (events are signed)")
         return self
 
     @property

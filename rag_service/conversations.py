@@ -8,41 +8,13 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class ConversationRow(Base):
-    __tablename__ = "conversations"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[str | None] = mapped_column(String(128), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-
-
-class MessageRow(Base):
-    __tablename__ = "messages"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(16))  # user | assistant
-    content: Mapped[str] = mapped_column(Text)
-    answer_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    action: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(64))
-    language: Mapped[str | None] = mapped_column(String(8))
-    citations_json: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+from .db import ConversationRow, MessageRow
 
 
 @dataclass(frozen=True)
@@ -52,20 +24,10 @@ class Turn:
     action: str | None = None
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return create_engine(url, connect_args={"check_same_thread": False})
-    return create_engine(url, pool_pre_ping=True)
-
-
 class ConversationStore:
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        Base.metadata.create_all(self.engine)
-        self._session = sessionmaker(self.engine, expire_on_commit=False)
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
 
     def session(self) -> Session:
         return self._session()
@@ -118,5 +80,19 @@ class ConversationStore:
                 )
             )
 
-    def close(self) -> None:
-        self.engine.dispose()
+    def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every message of the conversation, oldest first (for a handoff or a customer's export)."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.id)
+            ).all()
+        return [
+            {
+                "role": r.role,
+                "content": r.content,
+                "action": r.action,
+                "reason": r.reason,
+                "at": r.created_at.isoformat(timespec="seconds") if r.created_at else None,
+            }
+            for r in rows
+        ]

@@ -4,6 +4,7 @@
     ├── InvalidInput        a caller's mistake: empty question, unsupported or broken file (422)
     │   └── DocumentError   one file could not be turned into chunks; carries a readable reason
     ├── NotFound            doc_id, customer or answer id unknown (404)
+    ├── Conflict            the state changed meanwhile: a handoff another agent claimed (409)
     ├── BackendUnavailable  model not loaded, Chroma unreachable (503)
     ├── StoreError          the index refused an operation (500, logged with its cause)
     └── ConfigError         bad settings: raised at start-up, never per request
@@ -34,6 +35,10 @@ class DocumentError(InvalidInput):
 
 class NotFound(RagError):
     """An id that names nothing we hold."""
+
+
+class Conflict(RagError):
+    """The request is valid but the object's state forbids it now (e.g. already claimed)."""
 
 
 class BackendUnavailable(RagError):

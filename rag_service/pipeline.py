@@ -30,6 +30,7 @@ from .intents import frustrated, needs_account, wants_human
 from .language import SUPPORTED, detect_language
 from .llm import Generator, Message, Usage
 from .retrieval import Passage, Retriever
+from .support import HandoffNotifier, SupportStore, handoff_summary
 from .verify import SentenceCheck, Verifier
 
 Action = Literal["answer", "refuse", "handoff"]
@@ -75,6 +76,7 @@ class AnswerResult:
     passages: list[Passage] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # generated sentences withheld as unsupported
     grounding: list[dict[str, Any]] = field(default_factory=list)  # the guard's verdict per sentence
+    handoff_id: str | None = None  # the handoff record a person picks up
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,17 @@ class Pipeline:
         generator: Generator,
         conversations: ConversationStore,
         verifier: Verifier | None = None,
+        *,
+        support: SupportStore | None = None,
+        notifier: HandoffNotifier | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
         self.generator = generator
         self.conversations = conversations
         self.verifier = verifier  # None: the hallucination guard is off
+        self.support = support  # None: handoffs are not recorded (a bare pipeline, e.g. in rag-eval)
+        self.notifier = notifier
 
     # ------------------------------------------------------------------ public
     def answer(self, query: Query) -> AnswerResult:
@@ -176,7 +183,30 @@ class Pipeline:
             language=language,
             citations=[c.__dict__ for c in result.citations],
         )
+        if result.action == "handoff" and self.support is not None:
+            result.handoff_id = self._record_handoff(result, query.customer_id)
         yield Done(result)
+
+    def _record_handoff(self, result: AnswerResult, customer_id: str | None) -> str:
+        """One open handoff per conversation, with the transcript and a summary an agent reads in
+        seconds; the webhook (if any) hears about new ones."""
+        assert self.support is not None
+        existing = self.support.open_handoff(result.conversation_id)
+        if existing is not None:
+            return existing.id
+        transcript = self.conversations.transcript(result.conversation_id)
+        handoff = self.support.create_handoff(
+            conversation_id=result.conversation_id,
+            customer_id=customer_id,
+            answer_id=result.id,
+            reason=result.reason or "explicit_request",
+            language=result.language,
+            summary=handoff_summary(transcript, result.reason or "explicit_request", result.language),
+            transcript=transcript,
+        )
+        if self.notifier is not None:
+            self.notifier.handoff_created(handoff)
+        return handoff.id
 
     def _decide(
         self,
@@ -201,7 +231,7 @@ class Pipeline:
         result.passages = passages
         result.timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
         if not passages:
-            yield from self._fixed(result, "refuse", "not_in_knowledge_base", texts.refuse)
+            yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
         yield from self._generate(result, question, history, passages, texts)
 
@@ -210,6 +240,16 @@ class Pipeline:
             if turn.role == "user":
                 return detect_language(turn.content, default="en")
         return "en"
+
+    def _refuse(
+        self, result: AnswerResult, reason: str, texts: prompts.ServiceTexts, history: Sequence[Turn]
+    ) -> Iterator[Event]:
+        """A refusal, unless the assistant's previous reply was one too: then a person takes over."""
+        previous = next((t for t in reversed(history) if t.role == "assistant"), None)
+        if previous is not None and previous.action == "refuse":
+            yield from self._fixed(result, "handoff", "repeated_failure", texts.handoff)
+        else:
+            yield from self._fixed(result, "refuse", reason, texts.refuse)
 
     def _fixed(self, result: AnswerResult, action: Action, reason: str, text: str) -> Iterator[Event]:
         result.action, result.reason, result.answer = action, reason, text
@@ -279,11 +319,11 @@ class Pipeline:
             yield from self._verified(result, question, sentences, sources, renumber, emitted)
         if not emitted:
             if no_answer or not sentences:
-                yield from self._fixed(result, "refuse", "not_in_knowledge_base", texts.refuse)
+                yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             elif self.settings.guard_failure_action == "handoff":
                 yield from self._fixed(result, "handoff", "unsupported_answer", texts.handoff)
             else:
-                yield from self._fixed(result, "refuse", "unsupported_answer", texts.refuse)
+                yield from self._refuse(result, "unsupported_answer", texts, history)
             return
         result.answer = " ".join(emitted)
         result.citations = [

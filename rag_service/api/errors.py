@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import BackendUnavailable, ConfigError, InvalidInput, NotFound, RagError, StoreError
+from ..errors import BackendUnavailable, ConfigError, Conflict, InvalidInput, NotFound, RagError, StoreError
 from ..llm import Overloaded
 
 log = logging.getLogger("rag_service.api")
@@ -19,6 +19,7 @@ log = logging.getLogger("rag_service.api")
 # (status, type, whether the exception's own message is safe to show)
 _STATUS: list[tuple[type[RagError], int, str, bool]] = [
     (NotFound, 404, "not_found", True),
+    (Conflict, 409, "conflict", True),
     (InvalidInput, 422, "invalid_request", True),
     (BackendUnavailable, 503, "unavailable", False),
     (StoreError, 500, "internal_error", False),

@@ -1,0 +1,251 @@
+"""The support desk's records: customer profiles, handoffs to a person, feedback on answers.
+
+Everything a person must be able to act on later lives here, in the same database as the
+conversations (``rag_service.db``). Ids are opaque strings; times are UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from .db import CustomerRow, FeedbackRow, HandoffRow, MessageRow, now
+from .errors import Conflict, InvalidInput, NotFound
+
+HandoffStatus = Literal["open", "claimed", "closed"]
+REASONS = {
+    "explicit_request": "asked for a person",
+    "frustration": "sounds frustrated or angry",
+    "account_specific": "needs someone with access to their account",
+    "repeated_failure": "the assistant could not answer twice in a row",
+    "unsupported_answer": "the assistant's answer could not be verified against the help articles",
+    "low_confidence": "the assistant was not confident enough to answer",
+}
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    name: str | None
+    language: str | None
+    plan: str | None
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Handoff:
+    id: str
+    conversation_id: str
+    customer_id: str | None
+    answer_id: str | None
+    reason: str
+    language: str
+    summary: str
+    transcript: list[dict[str, Any]]
+    status: str
+    claimed_by: str | None
+    claimed_at: datetime | None
+    created_at: datetime
+    webhook_delivered: bool
+
+
+def _customer(r: CustomerRow) -> Customer:
+    return Customer(r.id, r.name, r.language, r.plan, r.notes, r.created_at, r.updated_at)
+
+
+def _handoff(r: HandoffRow) -> Handoff:
+    return Handoff(
+        r.id,
+        r.conversation_id,
+        r.customer_id,
+        r.answer_id,
+        r.reason,
+        r.language,
+        r.summary,
+        json.loads(r.transcript_json),
+        r.status,
+        r.claimed_by,
+        r.claimed_at,
+        r.created_at,
+        bool(r.webhook_delivered),
+    )
+
+
+class SupportStore:
+    def __init__(self, engine: Engine) -> None:
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    # ------------------------------------------------------------------ customers
+    def put_customer(
+        self,
+        customer_id: str,
+        *,
+        name: str | None,
+        language: str | None,
+        plan: str | None,
+        notes: str | None,
+    ) -> tuple[Customer, bool]:
+        """Create or replace the profile; True when it was created."""
+        with self._session() as s, s.begin():
+            row = s.get(CustomerRow, customer_id)
+            created = row is None
+            if row is None:
+                row = CustomerRow(id=customer_id)
+                s.add(row)
+            row.name, row.language, row.plan, row.notes = name, language, plan, notes
+            row.updated_at = now()
+            s.flush()
+            return _customer(row), created
+
+    def customer(self, customer_id: str) -> Customer:
+        with self._session() as s:
+            row = s.get(CustomerRow, customer_id)
+            if row is None:
+                raise NotFound(f"no customer {customer_id!r}")
+            return _customer(row)
+
+    def find_customer(self, customer_id: str | None) -> Customer | None:
+        if not customer_id:
+            return None
+        with self._session() as s:
+            row = s.get(CustomerRow, customer_id)
+            return None if row is None else _customer(row)
+
+    # ------------------------------------------------------------------ handoffs
+    def create_handoff(
+        self,
+        *,
+        conversation_id: str,
+        customer_id: str | None,
+        answer_id: str | None,
+        reason: str,
+        language: str,
+        summary: str,
+        transcript: Sequence[dict[str, Any]],
+    ) -> Handoff:
+        row = HandoffRow(
+            id=f"ho_{uuid.uuid4().hex[:20]}",
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            answer_id=answer_id,
+            reason=reason,
+            language=language,
+            summary=summary,
+            transcript_json=json.dumps(list(transcript), ensure_ascii=False),
+            status="open",
+            webhook_delivered=False,
+            created_at=now(),
+        )
+        with self._session() as s, s.begin():
+            s.add(row)
+        return _handoff(row)
+
+    def open_handoff(self, conversation_id: str) -> Handoff | None:
+        """The conversation's handoff that no agent closed yet (a second request adds no new one)."""
+        with self._session() as s:
+            row = s.scalars(
+                select(HandoffRow)
+                .where(HandoffRow.conversation_id == conversation_id, HandoffRow.status != "closed")
+                .order_by(HandoffRow.created_at.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _handoff(row)
+
+    def handoffs(self, *, status: str | None = None, limit: int = 50, offset: int = 0) -> list[Handoff]:
+        """Newest first."""
+        query = select(HandoffRow).order_by(HandoffRow.created_at.desc(), HandoffRow.id)
+        if status:
+            query = query.where(HandoffRow.status == status)
+        with self._session() as s:
+            return [_handoff(r) for r in s.scalars(query.limit(limit).offset(offset)).all()]
+
+    def handoff(self, handoff_id: str) -> Handoff:
+        with self._session() as s:
+            row = s.get(HandoffRow, handoff_id)
+            if row is None:
+                raise NotFound(f"no handoff {handoff_id!r}")
+            return _handoff(row)
+
+    def claim_handoff(self, handoff_id: str, agent: str) -> Handoff:
+        """One agent per handoff: the update only succeeds while it is open, so two agents
+        claiming at once cannot both win."""
+        with self._session() as s, s.begin():
+            if s.get(HandoffRow, handoff_id) is None:
+                raise NotFound(f"no handoff {handoff_id!r}")
+            done = s.execute(
+                update(HandoffRow)
+                .where(HandoffRow.id == handoff_id, HandoffRow.status == "open")
+                .values(status="claimed", claimed_by=agent, claimed_at=now())
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict(f"handoff {handoff_id} is already claimed or closed")
+        return self.handoff(handoff_id)
+
+    def close_handoff(self, handoff_id: str, agent: str) -> Handoff:
+        with self._session() as s, s.begin():
+            row = s.get(HandoffRow, handoff_id)
+            if row is None:
+                raise NotFound(f"no handoff {handoff_id!r}")
+            if row.status == "closed":
+                raise Conflict(f"handoff {handoff_id} is already closed")
+            row.status, row.claimed_by = "closed", row.claimed_by or agent
+        return self.handoff(handoff_id)
+
+    def mark_delivered(self, handoff_id: str) -> None:
+        with self._session() as s, s.begin():
+            s.execute(update(HandoffRow).where(HandoffRow.id == handoff_id).values(webhook_delivered=True))
+
+    # ------------------------------------------------------------------ feedback
+    def add_feedback(self, answer_id: str, rating: str, comment: str | None, source: str) -> int:
+        if rating not in ("up", "down"):
+            raise InvalidInput("rating must be 'up' or 'down'")
+        with self._session() as s, s.begin():
+            known = s.scalars(select(MessageRow.id).where(MessageRow.answer_id == answer_id).limit(1)).first()
+            if known is None:
+                raise NotFound(f"no answer {answer_id!r}")
+            row = FeedbackRow(answer_id=answer_id, rating=rating, comment=comment, source=source, created_at=now())
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+
+class HandoffNotifier(Protocol):
+    """Told about every new handoff (the webhook); must not block the customer's reply."""
+
+    def handoff_created(self, handoff: Handoff) -> None: ...
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def handoff_summary(transcript: Sequence[dict[str, Any]], reason: str, language: str) -> str:
+    """A few lines an agent reads before taking over: why, what the customer wants now, what they
+    asked before and what the assistant could not answer. Built from the transcript, not by the
+    model: it is instant and cannot invent anything."""
+    asked = [m["content"] for m in transcript if m["role"] == "user"]
+    unanswered = [
+        transcript[i - 1]["content"]
+        for i, m in enumerate(transcript)
+        if m["role"] == "assistant" and m.get("action") == "refuse" and i > 0 and transcript[i - 1]["role"] == "user"
+    ]
+    lines = [
+        f"Handoff: the customer {REASONS.get(reason, reason)} ({len(asked)} message(s), language {language}).",
+        f'Last message: "{_clip(asked[-1], 300)}"' if asked else "No customer message.",
+    ]
+    if len(asked) > 1:
+        lines.append("Earlier: " + " / ".join(f'"{_clip(a, 120)}"' for a in asked[-4:-1]))
+    if unanswered:
+        lines.append("Not answered by the assistant: " + " / ".join(f'"{_clip(q, 120)}"' for q in unanswered[-3:]))
+    return "\n".join(lines)
