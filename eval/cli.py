@@ -415,6 +415,43 @@ def judge_check(
         )
 
 
+@main.command()
+@click.option("--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--errors", "show_errors", is_flag=True, help="List every misclassified message.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures as JSON.")
+def intents(dataset: Path, show_errors: bool, out: Path | None) -> None:
+    """Precision and recall of the handoff detectors (explicit request for a person, frustration,
+    account access) per language, on messages labelled ``human``, ``frustrated``, ``account``."""
+    from .intents import LABELS, evaluate, load_messages
+
+    try:
+        messages = load_messages(dataset)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = evaluate(messages)
+    table = Table(title=f"handoff detectors on {dataset.name} ({len(messages)} messages)")
+    for col in ("label", "language", "n", "positives", "precision", "recall", "f1", "tp", "fp", "fn"):
+        table.add_column(col)
+    for label in LABELS:
+        for language, m in report[label].items():
+            table.add_row(
+                label,
+                language,
+                str(m["n"]),
+                str(m["positives"]),
+                *(_fmt(m[k]) for k in ("precision", "recall", "f1")),
+                *(str(m[k]) for k in ("tp", "fp", "fn")),
+            )
+    Console().print(table)
+    if show_errors:
+        for e in report["errors"]:
+            click.echo(f"{e['id']} {e['label']} {e['kind']}: {e['text']}")
+    if out:
+        from .report import write_json
+
+        write_json(out, report)
+
+
 def _fingerprint(settings: Settings) -> str:
     """What makes in-process answers comparable: settings (minus scratch paths), the core's code and
     prompts. Part of the cache key, so a resumed run never mixes answers of two configurations."""

@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import select, update
@@ -59,8 +59,13 @@ class Handoff:
     webhook_delivered: bool
 
 
+def utc(t: datetime) -> datetime:
+    """SQLite hands stored times back without their zone; they were written in UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
 def _customer(r: CustomerRow) -> Customer:
-    return Customer(r.id, r.name, r.language, r.plan, r.notes, r.created_at, r.updated_at)
+    return Customer(r.id, r.name, r.language, r.plan, r.notes, utc(r.created_at), utc(r.updated_at))
 
 
 def _handoff(r: HandoffRow) -> Handoff:
@@ -75,8 +80,8 @@ def _handoff(r: HandoffRow) -> Handoff:
         json.loads(r.transcript_json),
         r.status,
         r.claimed_by,
-        r.claimed_at,
-        r.created_at,
+        utc(r.claimed_at) if r.claimed_at else None,
+        utc(r.created_at),
         bool(r.webhook_delivered),
     )
 

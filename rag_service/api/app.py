@@ -13,7 +13,7 @@ from .. import __version__
 from ..components import Components
 from ..config import Settings
 from .errors import install_error_handlers
-from .routes import answer, chat, documents, health
+from .routes import answer, chat, documents, health, support
 
 
 def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
@@ -39,4 +39,5 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(answer.router)
     app.include_router(chat.router)
     app.include_router(documents.router)
+    app.include_router(support.router)
     return app

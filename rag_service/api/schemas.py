@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..documents import DocumentRecord
 from ..pipeline import AnswerResult, Citation
+from ..support import Customer, Handoff
 
 conversation_id_field = Field(
     None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Continue this conversation; null starts one."
@@ -79,6 +80,7 @@ class AnswerOut(BaseModel):
         description="Per sentence of the model's answer, what the hallucination guard verified (empty when it is off "
         "or the model was not asked)."
     )
+    handoff_id: str | None = Field(None, description="With action handoff: the record an agent picks up.")
 
     @classmethod
     def from_result(cls, r: AnswerResult) -> AnswerOut:
@@ -93,6 +95,7 @@ class AnswerOut(BaseModel):
             ai_generated=r.ai_generated,
             timings=Timings(**{k: round(v, 1) for k, v in r.timings.items()}),
             grounding=[GroundingOut(**g) for g in r.grounding],
+            handoff_id=r.handoff_id,
         )
 
 
@@ -130,6 +133,7 @@ class RagInfo(BaseModel):
     answer_id: str
     conversation_id: str
     grounding: list[GroundingOut] = []
+    handoff_id: str | None = None
 
     @classmethod
     def from_result(cls, r: AnswerResult) -> RagInfo:
@@ -139,6 +143,7 @@ class RagInfo(BaseModel):
             answer_id=r.id,
             conversation_id=r.conversation_id,
             grounding=[GroundingOut(**g) for g in r.grounding],
+            handoff_id=r.handoff_id,
         )
 
 
@@ -199,3 +204,80 @@ class DocumentOut(BaseModel):
 
 class DocumentUploadOut(DocumentOut):
     status: Literal["added", "updated", "unchanged"]
+
+
+# ---------------------------------------------------------------- support desk
+class HandoffOut(BaseModel):
+    id: str
+    conversation_id: str
+    customer_id: str | None
+    answer_id: str | None
+    reason: str
+    language: str
+    summary: str = Field(description="A few lines for the agent: why, the last message, what went unanswered.")
+    transcript: list[dict[str, Any]]
+    status: Literal["open", "claimed", "closed"]
+    claimed_by: str | None
+    claimed_at: str | None
+    created_at: str
+    webhook_delivered: bool
+
+    @classmethod
+    def from_core(cls, h: Handoff) -> HandoffOut:
+        return cls(
+            **{k: v for k, v in h.__dict__.items() if k not in ("claimed_at", "created_at")},
+            claimed_at=h.claimed_at.isoformat(timespec="seconds") if h.claimed_at else None,
+            created_at=h.created_at.isoformat(timespec="seconds"),
+        )
+
+
+class HandoffList(BaseModel):
+    data: list[HandoffOut]
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(..., min_length=1, max_length=128, description="Who takes the conversation over.")
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200)
+    language: Literal["de", "en"] | None = None
+    plan: str | None = Field(None, max_length=200, description="Tariff or plan name, as the help articles call it.")
+    notes: str | None = Field(None, max_length=5000)
+
+
+class CustomerOut(CustomerIn):
+    id: str
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_core(cls, c: Customer) -> CustomerOut:
+        return cls(
+            id=c.id,
+            name=c.name,
+            language=c.language if c.language in ("de", "en") else None,  # type: ignore[arg-type]
+            plan=c.plan,
+            notes=c.notes,
+            created_at=c.created_at.isoformat(timespec="seconds"),
+            updated_at=c.updated_at.isoformat(timespec="seconds"),
+        )
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer_id: str = Field(..., min_length=1, max_length=64)
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=5000)
+    source: Literal["customer", "agent"] = "customer"
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    answer_id: str
+    rating: Literal["up", "down"]

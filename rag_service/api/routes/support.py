@@ -1,0 +1,78 @@
+"""The support desk: handoffs agents pick up, customer profiles, feedback on answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import ComponentsDep
+from ..schemas import (
+    AgentIn,
+    CustomerIn,
+    CustomerOut,
+    FeedbackIn,
+    FeedbackOut,
+    HandoffList,
+    HandoffOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["support"])
+
+
+@router.get("/handoffs", response_model=HandoffList)
+async def list_handoffs(
+    components: ComponentsDep,
+    status_: Annotated[Literal["open", "claimed", "closed"] | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HandoffList:
+    """Newest first; ``?status=open`` is the queue agents work from."""
+    rows = await run_in_threadpool(components.support.handoffs, status=status_, limit=limit, offset=offset)
+    return HandoffList(data=[HandoffOut.from_core(h) for h in rows])
+
+
+@router.get("/handoffs/{handoff_id}", response_model=HandoffOut)
+async def get_handoff(handoff_id: str, components: ComponentsDep) -> HandoffOut:
+    return HandoffOut.from_core(await run_in_threadpool(components.support.handoff, handoff_id))
+
+
+@router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
+async def claim_handoff(handoff_id: str, body: AgentIn, components: ComponentsDep) -> HandoffOut:
+    """409 when another agent claimed it first."""
+    return HandoffOut.from_core(await run_in_threadpool(components.support.claim_handoff, handoff_id, body.agent))
+
+
+@router.post("/handoffs/{handoff_id}/close", response_model=HandoffOut)
+async def close_handoff(handoff_id: str, body: AgentIn, components: ComponentsDep) -> HandoffOut:
+    return HandoffOut.from_core(await run_in_threadpool(components.support.close_handoff, handoff_id, body.agent))
+
+
+@router.put("/customers/{customer_id}", response_model=CustomerOut)
+async def put_customer(
+    customer_id: str, body: CustomerIn, components: ComponentsDep, response: Response
+) -> CustomerOut:
+    """Create or replace the profile (201 when created)."""
+    customer, created = await run_in_threadpool(
+        lambda: components.support.put_customer(
+            customer_id, name=body.name, language=body.language, plan=body.plan, notes=body.notes
+        )
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return CustomerOut.from_core(customer)
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut)
+async def get_customer(customer_id: str, components: ComponentsDep) -> CustomerOut:
+    return CustomerOut.from_core(await run_in_threadpool(components.support.customer, customer_id))
+
+
+@router.post("/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)
+async def feedback(body: FeedbackIn, components: ComponentsDep) -> FeedbackOut:
+    """Thumbs up or down on an answer (``id`` of an answer response), from a customer or an agent."""
+    feedback_id = await run_in_threadpool(
+        components.support.add_feedback, body.answer_id, body.rating, body.comment, body.source
+    )
+    return FeedbackOut(id=feedback_id, answer_id=body.answer_id, rating=body.rating)
