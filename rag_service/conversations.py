@@ -36,9 +36,17 @@ class ConversationStore:
         """The given conversation (created on first use, so clients may choose their ids) or a new one."""
         cid = conversation_id or f"conv_{uuid.uuid4().hex[:20]}"
         with self.session() as s, s.begin():
-            if s.get(ConversationRow, cid) is None:
+            row = s.get(ConversationRow, cid)
+            if row is None:
                 s.add(ConversationRow(id=cid, customer_id=customer_id))
+            elif customer_id and not row.customer_id:  # the customer logged in mid-conversation
+                row.customer_id = customer_id
         return cid
+
+    def customer_of(self, conversation_id: str) -> str | None:
+        with self.session() as s:
+            row = s.get(ConversationRow, conversation_id)
+            return None if row is None else row.customer_id
 
     def history(self, conversation_id: str, *, turns: int) -> list[Turn]:
         """The last ``turns`` question/answer pairs, oldest first."""

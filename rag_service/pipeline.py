@@ -92,6 +92,12 @@ class Done:
 Event = TextDelta | Done
 
 
+_OWN_PLAN = re.compile(
+    r"\b(mein\w*|my)\s+(\w+\s+)?(tarif\w*|vertrag\w*|plan|contract|tariff|abo\w*|paket\w*|package|option)",
+    re.IGNORECASE,
+)
+
+
 def format_passages(passages: Sequence[Passage]) -> str:
     return "\n\n".join(f"[{i}] {p.chunk.text}" for i, p in enumerate(passages, 1))
 
@@ -152,7 +158,10 @@ class Pipeline:
             else self.conversations.history(cid, turns=self.settings.history_turns)
         )
         previous_user = next((t.content for t in reversed(history) if t.role == "user"), None)
-        language = query.language or detect_language(question, default=self._history_language(history))
+        customer_id = query.customer_id or self.conversations.customer_of(cid)
+        profile = self.support.find_customer(customer_id) if self.support is not None else None
+        known = profile.language if profile and profile.language in SUPPORTED else None
+        language = query.language or detect_language(question, default=known or self._history_language(history))
         texts = prompts.service_texts(language)
         result = AnswerResult(
             id=f"ans_{uuid.uuid4().hex[:20]}",
@@ -168,7 +177,8 @@ class Pipeline:
         # the disclosure rides on the first real text, so the first event comes only after the model
         # accepted the request (a full queue must still be able to answer 429)
         prefix = f"{result.disclosure}\n\n" if result.disclosure else ""
-        for event in self._decide(result, query, question, history, previous_user, texts, started):
+        plan = profile.plan if profile else None
+        for event in self._decide(result, query, question, history, previous_user, texts, started, plan):
             if prefix and isinstance(event, TextDelta):
                 event, prefix = TextDelta(prefix + event.text), ""
             yield event
@@ -184,7 +194,7 @@ class Pipeline:
             citations=[c.__dict__ for c in result.citations],
         )
         if result.action == "handoff" and self.support is not None:
-            result.handoff_id = self._record_handoff(result, query.customer_id)
+            result.handoff_id = self._record_handoff(result, customer_id)
         yield Done(result)
 
     def _record_handoff(self, result: AnswerResult, customer_id: str | None) -> str:
@@ -217,6 +227,7 @@ class Pipeline:
         previous_user: str | None,
         texts: prompts.ServiceTexts,
         started: float,
+        plan: str | None = None,
     ) -> Iterator[Event]:
         for detect, reason in (
             (wants_human, "explicit_request"),
@@ -227,13 +238,15 @@ class Pipeline:
                 yield from self._fixed(result, "handoff", reason, texts.handoff)
                 return
         queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
+        if plan and _OWN_PLAN.search(question):  # "what does my tariff include?": search for their plan
+            queries[0] = f"{question} ({plan})"
         passages = self.retriever.retrieve(queries, audience=query.audience)
         result.passages = passages
         result.timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
         if not passages:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
-        yield from self._generate(result, question, history, passages, texts)
+        yield from self._generate(result, question, history, passages, texts, plan)
 
     def _history_language(self, history: Sequence[Turn]) -> str:
         for turn in reversed(history):
@@ -256,12 +269,17 @@ class Pipeline:
         yield TextDelta(text)
 
     def messages(
-        self, question: str, history: Sequence[Turn], passages: Sequence[Passage], language: str
+        self,
+        question: str,
+        history: Sequence[Turn],
+        passages: Sequence[Passage],
+        language: str,
+        plan: str | None = None,
     ) -> list[Message]:
         """A fixed system prompt (always in the KV cache), then the passages, the conversation and the
         question last, so a follow-up that retrieves the same passages reuses them too."""
         system = prompts.template("answer_system.txt")
-        lines = []
+        lines = [f"The customer's plan: {plan}"] if plan else []
         for turn in history[-2 * self.settings.history_turns :] if self.settings.history_turns else []:
             who = "Customer" if turn.role == "user" else "Assistant"
             lines.append(f"Earlier {who.lower()} message: {_strip_markers(turn.content)[:400]}")
@@ -278,11 +296,12 @@ class Pipeline:
         history: Sequence[Turn],
         passages: Sequence[Passage],
         texts: prompts.ServiceTexts,
+        plan: str | None = None,
     ) -> Iterator[Event]:
         usage = Usage()
         gen_started = time.perf_counter()
         sources = [p.chunk.text for p in passages]
-        messages = self.messages(question, history, passages, texts.language)
+        messages = self.messages(question, history, passages, texts.language, plan)
         renumber = Renumberer(len(sources))
         emitted: list[str] = []
         sentences: list[str] = []

@@ -32,7 +32,7 @@ def test_customer_is_handed_off_and_an_agent_claims_it(make_client: Any) -> None
     queue = client.get("/v1/handoffs", params={"status": "open"}).json()["data"]
     assert [h["id"] for h in queue] == [body["handoff_id"]]
     handoff = queue[0]
-    assert handoff["conversation_id"] == cid and handoff["customer_id"] is None  # customer given on turn 1 only
+    assert handoff["conversation_id"] == cid and handoff["customer_id"] == "c-17"  # known from turn 1
     assert "asked for a person" in handoff["summary"] and "das dritte Mal" in handoff["summary"]
     assert "Wie kündige ich meinen Vertrag?" in handoff["summary"]  # what they asked before
     assert [m["role"] for m in handoff["transcript"]] == ["user", "assistant", "user", "assistant"]
@@ -211,3 +211,16 @@ def test_a_fresh_database_gets_every_table(tmp_path: Path, url: str) -> None:
     upgrade(engine)
     assert current_revision(engine) == "0002"
     engine.dispose()
+
+
+def test_a_known_customer_gets_answers_for_their_plan_and_language(make_client: Any) -> None:
+    reply = "Ihr Tarif NordWind M kostet 19,90 € pro Monat [1]."
+    client, gen = make_client(reply, reply)
+    client.put("/v1/customers/c-42", json={"name": "Jana Weber", "language": "de", "plan": "NordWind M"})
+    body = client.post("/v1/answer", json={"question": "ok?", "customer_id": "c-42"}).json()
+    assert body["language"] == "de"  # "ok?" says nothing; the profile does
+    body = client.post("/v1/answer", json={"question": "Was kostet mein Tarif?", "customer_id": "c-42"}).json()
+    assert "The customer's plan: NordWind M" in gen.user_prompts[-1]
+    passages = gen.user_prompts[-1].split("Question:")[0]
+    assert "19,90" in passages  # the plan's price passage was retrieved for "my tariff"
+    assert body["action"] == "answer"
