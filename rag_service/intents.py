@@ -19,16 +19,33 @@ _EXPLICIT = [
     rf"\b(talk|speak|chat|connect|transfer|put)\w*\b(\s+\w+){{0,4}}\s+(to|with)\s+(a|an|the|some|real|actual|live|your|\s)*{_HUMAN_EN}\b",
     rf"\b(real|actual|live)\s+{_HUMAN_EN}\b",
     rf"^\W*(a\s+)?{_HUMAN_EN}(\s+please)?\W*$",
+    r"^\W*(human|agent|operator|representative)\b\W",  # "HUMAN. My line is blocked"
+    rf"\b{_HUMAN_EN}\s+(please|pls|plz|now)\b",
     r"\b(want|need|like|get)\s+(a|an|to\s+talk\s+to\s+a)\s+(human|person|agent|representative)\b",
-    r"\b(call\s+me\s+back|callback|call-back)\b",
+    rf"\bget\s+me\s+(\w+\s+){{0,2}}{_HUMAN_EN}\b",
+    rf"\bis\s+there\s+(a|an|any)\s+(\w+\s+)?{_HUMAN_EN}\b.{{0,30}}\b(talk|speak|chat|call)",
+    rf"\b(can|could|would)\s+(someone|somebody|a\s+person|a\s+human|an\s+agent|one\s+of\s+your\s+\w+|{_HUMAN_EN})"
+    r"(\s+\w+){0,4}\s+(call|ring|phone|contact|look\s+at|check)\b",
+    r"\b(put|pass(ed)?)\s+(me\s+)?(through|on)\s+to\b",
+    r"\blet\s+me\s+(talk|speak|chat)\s+(to|with)\b",
+    r"\b(call\s+me\s+back|callback|call-back|escalate)\b",
     # German: "mit einem Menschen sprechen", "Mitarbeiter bitte", "verbinden Sie mich mit ..."
-    rf"\bmit\s+(einem|einer|einen|dem|der|ihrem|ihrer|eurem|eurer|echten|richtigen|\s)*{_HUMAN_DE}\s+(\w+\s+){{0,3}}(sprechen|reden|telefonieren|chatten|schreiben|verbunden|verbinden)",
+    rf"\bmit\s+(einem|einer|einen|dem|der|ihrem|ihrer|eurem|eurer|echten|richtigen|\s)*{_HUMAN_DE}\s+(\w+\s+){{0,8}}(sprechen|reden|telefonieren|chatten|schreiben|verbunden|verbinden)",
     rf"\b(verbinde|verbinden)\w*\s+(\w+\s+){{0,3}}mit\s+(\w+\s+){{0,2}}{_HUMAN_DE}\b",
+    rf"\b{_HUMAN_DE}\b.{{0,40}}\b(weiterleiten|weitergeben|durchstellen)\b",
     rf"\b(echte[nmr]?|richtige[nmr]?|lebende[nmr]?)\s+{_HUMAN_DE}\b",
     rf"^\W*(ein(en)?\s+)?{_HUMAN_DE}(\s+bitte)?\W*$",
-    rf"\b(will|möchte|moechte|brauche|hätte\s+gern|haette\s+gern)\s+(gern\s+|gerne\s+|bitte\s+)?(einen|eine|mit\s+einem|mit\s+einer)\s+{_HUMAN_DE}\b",
+    rf"\b{_HUMAN_DE}\s+bitte\b",
+    rf"\b(will|möchte|moechte|brauche|verlange|hätte\s+gerne?|haette\s+gerne?)\b(\s+\w+){{0,3}}\s+(einen|eine|nen|ne|mit\s+einem|mit\s+einer)\s+{_HUMAN_DE}\b",
+    rf"\b(gebt|geben\s+sie|gib)\s+mir\s+(\w+\s+){{0,2}}{_HUMAN_DE}\b",
+    r"\bmich\s+(\w+\s+){0,4}(anruft|anrufen|zurückruft|zurueckruft)\b",
     r"\b(rückruf|rueckruf|zurückrufen|zurueckrufen)\b",
 ]
+# "Are you a real person?" asks what the assistant is, not for a person
+_WHAT_ARE_YOU = re.compile(
+    r"^\W*(are\s+you|r\s+u|bist\s+du|sind\s+sie)\b.{0,30}\b(bot|human|person|mensch|machine|maschine|ki|ai)\b\W*$",
+    re.IGNORECASE,
+)
 
 
 def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
@@ -46,52 +63,99 @@ _EXPLICIT_RE = _compile(_EXPLICIT)
 def wants_human(text: str) -> bool:
     """True for an explicit wish to reach a person ("Ich möchte mit einem Menschen sprechen",
     "talk to an agent"). A question *about* people ("Can a person under 18 sign a contract?")
-    is not one."""
-    return _found(_EXPLICIT_RE, text)
+    is not one, nor asking whether the assistant is one."""
+    return not _WHAT_ARE_YOU.search(text) and _found(_EXPLICIT_RE, text)
 
 
 # Needs a look at the customer's own account: the knowledge base cannot answer it, a person can.
-_POSSESSIVE = [
-    r"\b(my|our)\s+(last\s+|latest\s+|current\s+|recent\s+)?(invoice|bill|refund|payment|contract|account|sim(\s+card)?|order|direct\s+debit|number)\b"
-    r".{0,60}\b(wrong|incorrect|too\s+(much|high)|twice|double[d]?|missing|blocked|suspended|cancell?ed|not\s+(arrived|received|working)|disappeared)\b",
-    r"\b(mein|meine|meinen|meinem|meiner)\s+(letzte[n]?\s+|aktuelle[n]?\s+)?(rechnung|erstattung|vertrag|konto|zahlung|bestellung|sim(-karte)?|lastschrift|gutschrift|rufnummer|anschluss)\w*\b"
-    r".{0,60}\b(falsch|fehlerhaft|zu\s+hoch|doppelt|gesperrt|fehlt|verschwunden|nicht\s+angekommen|nicht\s+erhalten|storniert|gekündigt)\b",
-]
+_OWN_EN = (
+    r"\b(my|our)\s+(\w+\s+){0,2}(invoices?|bills?|refund|payment|contract|account|sim|esim|line|order|direct\s+debit"
+    r"|number|port\w*|data|credit|balance|bank\s+details|address|discount|claim|minimum\s+term|internet|connection"
+    r"|subscription|qr\s+code|money|package|parcel|delivery)\b"
+)
+_OWN_DE = (
+    r"\b(mein|meine|meinen|meinem|meiner|unser|unsere|unseren|unserem|unserer)\s+(\w+\s+){0,2}"
+    r"(rechnung|erstattung|vertrag|vertrags|konto|kundenkonto|zahlung|bestellung|sim|esim|karte|lastschrift"
+    r"|gutschrift|rufnummer|nummer|anschluss|datenvolumen|guthaben|bankverbindung|iban|adresse|rabatt"
+    r"|studentenrabatt|familienrabatt|schadensfall|geld|abbuchung|mindestlaufzeit|kündigung|leitung|sendung"
+    r"|lieferung|paket)\w*"
+)
 _ACCOUNT = [
-    r"\b(charged|billed|debited|overcharged)\s+(me|us)\b",
-    r"\b(you|they)\s+(charged|billed|debited|overcharged)\b",
+    r"\b(charged|billed|debited|overcharged)\s+(me|us|twice|double)\b",
+    r"\b(you|they)\s+(charged|billed|debited|overcharged|cut|blocked|cancell?ed|took)\b",
+    r"\bi\s+(was|have\s+been|got|am\s+being)\s+(charged|billed|debited)\b",
     r"\bwhere\s+is\s+my\s+(refund|order|package|parcel|money|sim|credit)\b",
-    r"\bwhy\s+(was|is|has)\s+my\s+\w+(\s+\w+)?\s+(been\s+)?(blocked|suspended|cancell?ed|terminated|charged)\b",
+    r"\b(has|have|is|are|did)\s+(my|the)\b.{0,50}\b(yet|already|been\s+received|arrived|been\s+applied|scheduled)\b",
+    r"\bhow\s+much\b.{0,40}\b(left|remaining)\b",
+    r"\bi\s+(paid|ordered|uploaded|ported|transferred)\b",
     r"\bwo\s+bleibt\s+(denn\s+)?(mein|meine)\b",
-    r"\bwarum\s+(wurde|ist|hat)\s+(mein|meine)\b.{0,60}\b(gesperrt|gekündigt|abgebucht|erhöht|storniert)\b",
-    r"\b(zu\s+viel|doppelt|falsch)\s+(abgebucht|berechnet|belastet)\b",
-    r"\bprüfen\s+sie\b.{0,40}\b(mein|meine|meinen)\b",
-    r"\b(check|look\s+at)\s+my\s+(account|invoice|bill|contract)\b",
+    r"\b(zu\s+viel|doppelt|falsch|schon\s+wieder|ohne\s+grund)\s+(abgebucht|berechnet|belastet|gesperrt)\b",
+    r"\b(habt|haben)\s+(mir|uns)\b.{0,40}\b(gesperrt|abgebucht|berechnet|gekündigt)\b",
+    r"\b(ist|sind|wurde|wurden)\s+(meine?|die|der|das)\b.{0,50}\b(schon|bereits)\b.{0,30}\b(eingegangen|angekommen|aktiv|durch|erstattet|zurück)",
+    r"\bwie\s+viel\b.{0,50}\b(übrig|noch\s+frei)\b",
+    r"\bich\s+habe\b.{0,40}\b(überwiesen|bezahlt|hochgeladen|bestellt|gekündigt)\b",
+    r"\bprüfen\s+sie\b",
+    r"\b(check|look\s+at)\s+(my|our|it)\b",
+    r"\b(kundennummer|kundennr|vertragsnr|vertragsnummer|auftragsnummer|bestellnummer|vorgang|order\s+number|customer\s+number"
+    r"|account\s+[a-z]?-?\d)",
 ]
+_OWN_RE = _compile([_OWN_EN, _OWN_DE])
 _ACCOUNT_RE = _compile(_ACCOUNT)
-_POSSESSIVE_RE = _compile(_POSSESSIVE)
-# "What happens if my SIM card is blocked?" asks the help center, not about one account
-_HYPOTHETICAL = re.compile(r"\b(if|when|what\s+happens|wenn|falls|was\s+passiert)\b", re.IGNORECASE)
+# "What happens if my SIM card is blocked?", "How do I check my invoice?" ask the help center, not
+# about one account
+_GENERAL = re.compile(
+    r"\b(if|what\s+happens|wenn|falls|was\s+passiert|how\s+(do|can|to|should)\b|where\s+can\s+i|can\s+i|could\s+i"
+    r"|is\s+it\s+possible|wie\s+(kann|muss|soll|lade|ändere|aktiviere|kündige|richte|finde|bekomme|sehe)\s+ich"
+    r"|wie\s+\w+\s+ich|wo\s+(kann|finde)\s+ich|kann\s+ich|ist\s+es\s+möglich|gibt\s+es)\b",
+    re.IGNORECASE,
+)
 
 # Anger or exasperation: answering with another help article makes it worse.
 _FRUSTRATION = [
-    r"\b(ridiculous|unacceptable|useless|outrageous|disgraceful|pathetic|furious|scam|rip-?off)\b",
-    r"\b(fed\s+up|sick\s+(and\s+tired\s+)?of|nobody\s+helps|no\s+one\s+helps|worst\s+(service|company))\b",
-    r"\b(unverschämt\w*|frechheit|lächerlich|nutzlos|katastroph\w*|zumutung|betrug|abzocke|wütend|stinksauer)\b",
-    r"\b(reicht\s+mir|nase\s+voll|niemand\s+hilft|keiner\s+hilft)\b",
-    r"[!?]{3,}",
+    r"\b(ridiculous|unacceptable|useless|outrageous|disgraceful|pathetic|furious|scam|rip-?off|unbelievable|shambles"
+    r"|annoying|infuriating|incompetent|(is|what)\s+a\s+joke|waste\s+of\s+time|thanks\s+for\s+nothing|losing\s+my\s+patience)\b",
+    r"\b(fed\s+up|sick\s+(and\s+tired\s+)?of|nobody\s+helps|no\s+one\s+helps|worst\s+(service|company)|i'?m\s+done"
+    r"|had\s+enough|for\s+crying\s+out\s+loud|wits'?\s+end|treat\s+me\s+like|keeps\s+looping|switching\s+provider"
+    r"|well\s+done\s+guys|seriously\s*\?)",
+    r"\b(unverschämt\w*|frechheit|lächerlich|nutzlos|katastroph\w*|zumutung|betrug|abzocke|wütend|stinksauer|saftladen"
+    r"|genervt|(ist|echt)\s+ein\s+witz|großes\s+kino|danke\s+für\s+nichts|bringt\s+nix|bringt\s+nichts|müll|textbausteine"
+    r"|sehr\s+professionell|unfähig|sauer|verarsch\w*|faxen\s+dicke)\b",
+    r"\b(reicht\s+mir|reicht's|reicht\s+es|nase\s+voll|schnauze\s+voll|keinen\s+bock|niemand\s+hilft|keiner\s+hilft"
+    r"|bin\s+ich\s+weg|was\s+soll\s+das|platzt|koche\s+vor\s+wut)",
+    # the same failure again
+    r"\b(zum|for\s+the)\s+(dritten|vierten|fünften|x-ten|zigsten|third|fourth|fifth|nth|umpteenth)\s+(mal|time)\b",
+    r"\b(third|fourth|fifth|second)\s+(time|email|e-mail|call|month)\b",
+    r"\b(dritte|vierte|fünfte)[nm]?\s+(mal|monat)\b",
+    r"\bschon\s+wieder\b",
+    r"\b(still|immer\s+noch|noch\s+immer)\b.{0,30}\b(not|doesn't|does\s+not|isn't|nothing|no|nicht|kein\w*|nichts|ständig)\b",
+    r"\b(seit|for)\s+(\d+|zwei|drei|vier|fünf|sechs|two|three|four|five|six)\s+(wochen|weeks|monaten|months)\b",
 ]
 _FRUSTRATION_RE = _compile(_FRUSTRATION)
+_HAPPY = re.compile(
+    r"\b(danke|thanks?|thank\s+you|love|yay|perfect|perfekt|endlich\s+(läuft|geht|funktioniert))\b", re.I
+)
+_ACRONYMS = {"SIM", "PUK", "PIN", "LTE", "DSL", "IBAN", "SMS", "MMS", "VOLTE", "WLAN", "WIFI", "USA", "EUR", "GB", "MB"}
+
+
+def _shouts(text: str) -> bool:
+    """Three or more words in capitals that are not acronyms: SHOUTING."""
+    caps = [w for w in re.findall(r"\b[A-ZÄÖÜ]{3,}\b", text) if w not in _ACRONYMS]
+    return len(caps) >= 3 or (len(caps) >= 1 and len(text.split()) <= 3 and not _HAPPY.search(text))
 
 
 def needs_account(text: str) -> bool:
-    """A request about the customer's own invoice, refund, contract or payment ("you charged me
-    50 euros too much", "Wo bleibt meine Erstattung?"): only a person with account access can help."""
+    """A request about the customer's own invoice, refund, contract, order or line ("you charged me
+    50 euros too much", "Wo bleibt meine Erstattung?", "cancel my contract"): only a person with
+    account access can help. General and hypothetical questions ("How do I check my invoice?",
+    "What if my SIM is blocked?") are for the help center."""
     if _found(_ACCOUNT_RE, text):
         return True
-    return not _HYPOTHETICAL.search(text) and _found(_POSSESSIVE_RE, text)
+    return not _GENERAL.search(text) and _found(_OWN_RE, text)
 
 
 def frustrated(text: str) -> bool:
-    """Clear anger or exasperation in German or English."""
-    return _found(_FRUSTRATION_RE, text)
+    """Clear anger or exasperation in German or English: angry words, repeated failure,
+    SHOUTING, a row of !!! or ??? (not in a thank-you)."""
+    if _found(_FRUSTRATION_RE, text) or _shouts(text):
+        return True
+    return bool(re.search(r"[!?]{3,}", text)) and not _HAPPY.search(text)
