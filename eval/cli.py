@@ -419,16 +419,23 @@ def judge_check(
 @click.option("--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--errors", "show_errors", is_flag=True, help="List every misclassified message.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures as JSON.")
-def intents(dataset: Path, show_errors: bool, out: Path | None) -> None:
+@click.option("--patterns-only", is_flag=True, help="Measure the hand-written patterns without the trained classifier.")
+def intents(dataset: Path, show_errors: bool, out: Path | None, patterns_only: bool) -> None:
     """Precision and recall of the handoff detectors (explicit request for a person, frustration,
-    account access) per language, on messages labelled ``human``, ``frustrated``, ``account``."""
-    from .intents import LABELS, evaluate, load_messages
+    account access) per language, on messages labelled ``human``, ``frustrated``, ``account``;
+    the same detectors as the service (patterns + the classifier on the configured embedder)."""
+    from rag_service.intents import LABELS, IntentDetector, IntentModel
+
+    from .intents import evaluate, load_messages
 
     try:
         messages = load_messages(dataset)
-    except ValueError as exc:
+        detector = (
+            IntentDetector() if patterns_only else IntentDetector(build_embedder(load_settings()), IntentModel.load())
+        )
+    except (ValueError, RagError) as exc:
         raise click.ClickException(str(exc)) from exc
-    report = evaluate(messages)
+    report = evaluate(messages, detector)
     table = Table(title=f"handoff detectors on {dataset.name} ({len(messages)} messages)")
     for col in ("label", "language", "n", "positives", "precision", "recall", "f1", "tp", "fp", "fn"):
         table.add_column(col)

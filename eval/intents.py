@@ -7,19 +7,12 @@ three labels are independent (a message can be angry, ask for a person and need 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag_service.intents import frustrated, needs_account, wants_human
-
-LABELS = ("human", "frustrated", "account")
-DETECTORS: dict[str, Callable[[str], bool]] = {
-    "human": wants_human,
-    "frustrated": frustrated,
-    "account": needs_account,
-}
+from rag_service.intents import LABELS, IntentDetector
 
 
 @dataclass(frozen=True)
@@ -64,10 +57,10 @@ def _figures(gold: Sequence[bool], found: Sequence[bool]) -> dict[str, Any]:
     }
 
 
-def evaluate(messages: Sequence[Message]) -> dict[str, Any]:
+def evaluate(messages: Sequence[Message], detector: IntentDetector) -> dict[str, Any]:
     """Per label, per language and over all: precision, recall, F1 and counts; plus every error."""
     report: dict[str, Any] = {"errors": []}
-    predictions = {m.id: {label: DETECTORS[label](m.text) for label in LABELS} for m in messages}
+    predictions = {m.id: detector.labels(m.text) for m in messages}
     for label in LABELS:
         report[label] = {}
         for language in [*sorted({m.language for m in messages}), "all"]:

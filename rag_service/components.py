@@ -13,6 +13,7 @@ from .config import Settings
 from .conversations import ConversationStore
 from .db import make_engine, upgrade
 from .embeddings import Embedder, build_embedder
+from .intents import IntentDetector, IntentModel
 from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo
 from .model_files import DEFAULT_GENERATOR, model_path
 from .pipeline import Pipeline
@@ -85,6 +86,7 @@ class Components:
             build_verifier(settings, generator),
             support=support,
             notifier=notifier,
+            intents=IntentDetector(embedder, IntentModel.load()),
         )
         return cls(settings, embedder, store, generator, conversations, support, pipeline, engine, notifier)
 

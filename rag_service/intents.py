@@ -1,9 +1,25 @@
-"""Requests the pipeline must recognise before it retrieves anything: a customer who explicitly
-asks for a human is handed over at once, without a model call (German and English)."""
+"""Requests the pipeline must recognise before it retrieves anything: a customer who asks for a
+person, is angry, or needs someone with access to their account is handed over at once, without a
+model call (German and English).
+
+Two detectors, either one suffices: hand-written patterns (precise, explainable) and a logistic
+regression per label on the question's embedding (``intents_model.json``, trained by
+``scripts/train_intents.py`` on labelled messages), which catches the wordings no pattern lists.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+LABELS = ("human", "frustrated", "account")
+MODEL_PATH = Path(__file__).resolve().parent / "intents_model.json"
 
 _HUMAN_EN = (
     r"(human|person|people|agent|representative|rep|operator|someone|somebody|staff|employee"
@@ -159,3 +175,63 @@ def frustrated(text: str) -> bool:
     if _found(_FRUSTRATION_RE, text) or _shouts(text):
         return True
     return bool(re.search(r"[!?]{3,}", text)) and not _HAPPY.search(text)
+
+
+RULES = {"human": wants_human, "frustrated": frustrated, "account": needs_account}
+REASONS = {"human": "explicit_request", "frustrated": "frustration", "account": "account_specific"}
+
+
+@dataclass(frozen=True)
+class LabelModel:
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def probability(self, vector: Sequence[float]) -> float:
+        z = self.bias + sum(w * x for w, x in zip(self.weights, vector, strict=True))
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+class IntentModel:
+    """The trained classifier; valid only for vectors of the embedder it was trained on."""
+
+    def __init__(self, embedder: str, labels: dict[str, LabelModel]) -> None:
+        self.embedder = embedder
+        self.labels = labels
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> IntentModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        labels = {
+            name: LabelModel(tuple(v["weights"]), float(v["bias"]), float(v["threshold"]))
+            for name, v in data["labels"].items()
+        }
+        return cls(str(data["embedder"]), labels)
+
+    def detect(self, vector: Sequence[float]) -> dict[str, bool]:
+        return {name: m.probability(vector) >= m.threshold for name, m in self.labels.items()}
+
+
+class IntentDetector:
+    """Patterns, plus the classifier when the service runs the embedder it was trained for."""
+
+    def __init__(self, embedder: object | None = None, model: IntentModel | None = None) -> None:
+        self.embedder = embedder
+        self.model = model
+        name = getattr(embedder, "name", None)
+        if model is not None and name != model.embedder:
+            log.warning("intent model is for %s, the service embeds with %s: patterns only", model.embedder, name)
+            self.model = None
+
+    def labels(self, text: str) -> dict[str, bool]:
+        found = {label: rule(text) for label, rule in RULES.items()}
+        if self.model is not None and not all(found.values()):
+            vector = self.embedder.embed_batch([text], kind="query")[0]  # type: ignore[union-attr]
+            learned = self.model.detect(vector)
+            found = {label: found[label] or learned.get(label, False) for label in LABELS}
+        return found
+
+    def reason(self, text: str) -> str | None:
+        """The handoff reason for ``text`` (explicit request first), or None."""
+        found = self.labels(text)
+        return next((REASONS[label] for label in LABELS if found[label]), None)

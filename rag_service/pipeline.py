@@ -26,7 +26,7 @@ from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
 from .errors import InvalidInput
-from .intents import frustrated, needs_account, wants_human
+from .intents import IntentDetector
 from .language import SUPPORTED, detect_language
 from .llm import Generator, Message, Usage
 from .retrieval import Passage, Retriever
@@ -121,6 +121,7 @@ class Pipeline:
         *,
         support: SupportStore | None = None,
         notifier: HandoffNotifier | None = None,
+        intents: IntentDetector | None = None,
     ) -> None:
         self.settings = settings
         self.retriever = retriever
@@ -129,6 +130,7 @@ class Pipeline:
         self.verifier = verifier  # None: the hallucination guard is off
         self.support = support  # None: handoffs are not recorded (a bare pipeline, e.g. in rag-eval)
         self.notifier = notifier
+        self.intents = intents or IntentDetector()  # patterns only, unless given the trained model
 
     # ------------------------------------------------------------------ public
     def answer(self, query: Query) -> AnswerResult:
@@ -229,14 +231,10 @@ class Pipeline:
         started: float,
         plan: str | None = None,
     ) -> Iterator[Event]:
-        for detect, reason in (
-            (wants_human, "explicit_request"),
-            (frustrated, "frustration"),
-            (needs_account, "account_specific"),
-        ):
-            if detect(question):
-                yield from self._fixed(result, "handoff", reason, texts.handoff)
-                return
+        reason = self.intents.reason(question)
+        if reason is not None:
+            yield from self._fixed(result, "handoff", reason, texts.handoff)
+            return
         queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
         if plan and _OWN_PLAN.search(question):  # "what does my tariff include?": search for their plan
             queries[0] = f"{question} ({plan})"

