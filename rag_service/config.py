@@ -105,7 +105,10 @@ class Settings(BaseSettings):
         "supported (about 0.5 s per sentence on 2 cores; needs a backend with log-probabilities).",
     )
     guard_threshold: float = Field(
-        0.5, ge=0.0, le=1.0, description="Model's probability of 'supported' a sentence needs to pass the guard."
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Model's probability of 'supported' a sentence needs to pass the guard (calibrated on dev data).",
     )
     guard_failure_action: Literal["refuse", "handoff"] = Field(
         "refuse", description="What an answer whose direct answer fails the guard becomes (reason unsupported_answer)."

@@ -374,6 +374,7 @@ class Pipeline:
         for raw in sentences:
             sentence = repair_citations(raw, sources)
             check = self.verifier.check(sentence, sources, question=question)
+            sentence = check.text  # an uncited sentence may now cite the passage it came from
             if not check.supported:
                 result.dropped.append(raw)
                 result.grounding.append(_grounding(check, "removed", []))

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from . import prompts
 from .citations import MARKER, quantities
+from .lexical import tokenize
 from .llm import Message, YesNo
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ _ALWAYS_OK = {"EUR", "USD", "CHF", "GBP", "GB", "MB", "KB", "TB", "KI", "AI", "O
 class SentenceCheck:
     """What the guard found about one sentence of the model's answer."""
 
-    text: str  # as the model wrote it (prompt passage numbers)
+    text: str  # as the model wrote it (prompt passage numbers); with the guard's marker if it added one
     cited: tuple[int, ...]  # prompt passage numbers (1-based)
     supported: bool
     problems: tuple[str, ...] = ()
@@ -102,6 +103,23 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
     return problems
 
 
+def attribute(sentence: str, passages: Sequence[str], question: str = "") -> int | None:
+    """The passage (1-based) an uncited sentence most likely comes from: among the passages that
+    contain all its numbers and names, the one sharing the most words with it (at least two, or a
+    number). Small models often drop the marker of a correct sentence; the guard then cites and
+    checks it instead of throwing it away. None when no passage qualifies."""
+    words = set(tokenize(MARKER.sub("", sentence)))
+    best, best_overlap = None, 0
+    for n, passage in enumerate(passages, 1):
+        if exact_problems(sentence, [passage], question):
+            continue
+        shared = words & set(tokenize(passage))
+        enough = len(shared) >= 2 or any(any(ch.isdigit() for ch in w) for w in shared)
+        if enough and len(shared) > best_overlap:
+            best, best_overlap = n, len(shared)
+    return best
+
+
 def judge_messages(passages: Sequence[str], sentence: str) -> list[Message]:
     """The judged check's prompt: the cited passages first (shared KV prefix across the sentences
     that cite them), then the sentence without its markers."""
@@ -112,6 +130,13 @@ def judge_messages(passages: Sequence[str], sentence: str) -> list[Message]:
         {"role": "system", "content": prompts.template("verify_system.txt").strip()},
         {"role": "user", "content": ask.strip()},
     ]
+
+
+def _with_marker(sentence: str, n: int) -> str:
+    """``sentence`` citing passage ``n``, the marker before its final punctuation."""
+    body = sentence.rstrip()
+    end = body[-1] if body and body[-1] in ".!?" else ""
+    return f"{body[: len(body) - len(end)].rstrip()} [{n}]{end}"
 
 
 class Verifier:
@@ -134,7 +159,10 @@ class Verifier:
         if not states_facts(sentence):
             return SentenceCheck(sentence, cited, True, factual=False)
         if not cited:
-            return SentenceCheck(sentence, cited, False, ("states a fact without citing a passage",))
+            n = attribute(sentence, passages, question)
+            if n is None:
+                return SentenceCheck(sentence, cited, False, ("states a fact without citing a passage",))
+            sentence, cited = _with_marker(sentence, n), (n,)
         problems = exact_problems(sentence, [passages[n - 1] for n in cited], question)
         if problems:
             return SentenceCheck(sentence, cited, False, tuple(problems))
