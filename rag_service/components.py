@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from .config import Settings
 from .conversations import ConversationStore
 from .db import make_engine, upgrade
+from .drafts import Drafter
 from .embeddings import Embedder, build_embedder
 from .intents import IntentDetector, IntentModel
 from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo
@@ -61,6 +62,7 @@ class Components:
     support: SupportStore
     pipeline: Pipeline
     engine: Engine
+    drafter: Drafter
     notifier: WebhookNotifier | None = None
 
     @classmethod
@@ -78,6 +80,7 @@ class Components:
             notifier = WebhookNotifier(
                 settings.webhook_url, settings.webhook_secret, support=support, retries=settings.webhook_retries
             )
+        intents = IntentDetector(embedder, IntentModel.load())
         pipeline = Pipeline(
             settings,
             retriever,
@@ -86,9 +89,10 @@ class Components:
             build_verifier(settings, generator),
             support=support,
             notifier=notifier,
-            intents=IntentDetector(embedder, IntentModel.load()),
+            intents=intents,
         )
-        return cls(settings, embedder, store, generator, conversations, support, pipeline, engine, notifier)
+        drafter = Drafter(pipeline, support, conversations, intents)
+        return cls(settings, embedder, store, generator, conversations, support, pipeline, engine, drafter, notifier)
 
     @classmethod
     def load(cls, settings: Settings) -> Components:

@@ -88,6 +88,18 @@ class ConversationStore:
                 )
             )
 
+    def customer_questions(self, customer_id: str, *, limit: int = 5) -> list[str]:
+        """The customer's latest questions to the assistant, newest first (context for drafts)."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(MessageRow.content)
+                .join(ConversationRow, ConversationRow.id == MessageRow.conversation_id)
+                .where(ConversationRow.customer_id == customer_id, MessageRow.role == "user")
+                .order_by(MessageRow.id.desc())
+                .limit(limit)
+            ).all()
+        return list(rows)
+
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every message of the conversation, oldest first (for a handoff or a customer's export)."""
         with self.session() as s:

@@ -92,7 +92,7 @@ class Done:
 Event = TextDelta | Done
 
 
-_OWN_PLAN = re.compile(
+OWN_PLAN = re.compile(
     r"\b(mein\w*|my)\s+(\w+\s+)?(tarif\w*|vertrag\w*|plan|contract|tariff|abo\w*|paket\w*|package|option)",
     re.IGNORECASE,
 )
@@ -236,7 +236,7 @@ class Pipeline:
             yield from self._fixed(result, "handoff", reason, texts.handoff)
             return
         queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
-        if plan and _OWN_PLAN.search(question):  # "what does my tariff include?": search for their plan
+        if plan and OWN_PLAN.search(question):  # "what does my tariff include?": search for their plan
             queries[0] = f"{question} ({plan})"
         passages = self.retriever.retrieve(queries, audience=query.audience)
         result.passages = passages
@@ -245,6 +245,32 @@ class Pipeline:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
         yield from self._generate(result, question, history, passages, texts, plan)
+
+    def compose(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        language: str,
+        messages: list[Message],
+    ) -> AnswerResult:
+        """A guarded, cited text from a caller's own prompt over ``passages`` (numbered as given),
+        outside any conversation: agent drafts use it. An empty ``answer`` means nothing passed."""
+        result = AnswerResult(
+            id=f"ans_{uuid.uuid4().hex[:20]}",
+            conversation_id="",
+            action="answer",
+            reason=None,
+            answer="",
+            language=language,
+            citations=[],
+            passages=list(passages),
+        )
+        texts = prompts.service_texts(language)
+        for _ in self._generate(result, question, [], passages, texts, messages=messages):
+            pass
+        if result.action != "answer":
+            result.answer, result.citations = "", []
+        return result
 
     def _history_language(self, history: Sequence[Turn]) -> str:
         for turn in reversed(history):
@@ -295,11 +321,13 @@ class Pipeline:
         passages: Sequence[Passage],
         texts: prompts.ServiceTexts,
         plan: str | None = None,
+        messages: list[Message] | None = None,
     ) -> Iterator[Event]:
+        """Generate, guard, cite; ``messages`` replaces the answer prompt (agent drafts)."""
         usage = Usage()
         gen_started = time.perf_counter()
         sources = [p.chunk.text for p in passages]
-        messages = self.messages(question, history, passages, texts.language, plan)
+        messages = messages or self.messages(question, history, passages, texts.language, plan)
         renumber = Renumberer(len(sources))
         emitted: list[str] = []
         sentences: list[str] = []

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from .db import CustomerRow, FeedbackRow, HandoffRow, MessageRow, now
+from .db import CustomerRow, DraftRow, FeedbackRow, HandoffRow, MessageRow, now
 from .errors import Conflict, InvalidInput, NotFound
 
 HandoffStatus = Literal["open", "claimed", "closed"]
@@ -209,6 +209,52 @@ class SupportStore:
     def mark_delivered(self, handoff_id: str) -> None:
         with self._session() as s, s.begin():
             s.execute(update(HandoffRow).where(HandoffRow.id == handoff_id).values(webhook_delivered=True))
+
+    # ------------------------------------------------------------------ drafts
+    def save_draft(
+        self,
+        *,
+        draft_id: str,
+        customer_id: str | None,
+        ticket: str,
+        language: str,
+        text: str,
+        summary: str,
+        suggested_action: str,
+        citations: str,
+    ) -> None:
+        with self._session() as s, s.begin():
+            s.add(
+                DraftRow(
+                    id=draft_id,
+                    customer_id=customer_id,
+                    ticket_json=ticket,
+                    language=language,
+                    draft=text,
+                    summary=summary,
+                    suggested_action=suggested_action,
+                    citations_json=citations,
+                    created_at=now(),
+                )
+            )
+
+    def draft_outcome(self, draft_id: str, outcome: str, final_text: str | None) -> dict[str, Any]:
+        """What the agent did with a draft: ``sent`` as is, ``edited`` (with the text sent) or
+        ``discarded``. Recorded once; a second report is a conflict."""
+        if outcome not in ("sent", "edited", "discarded"):
+            raise InvalidInput("outcome must be sent, edited or discarded")
+        if outcome == "edited" and not (final_text and final_text.strip()):
+            raise InvalidInput("an edited draft needs final_text, the text that was sent")
+        with self._session() as s, s.begin():
+            row = s.get(DraftRow, draft_id)
+            if row is None:
+                raise NotFound(f"no draft {draft_id!r}")
+            if row.outcome is not None:
+                raise Conflict(f"draft {draft_id} already has the outcome {row.outcome!r}")
+            row.outcome = outcome
+            row.final_text = final_text if outcome == "edited" else (row.draft if outcome == "sent" else None)
+            row.outcome_at = now()
+            return {"id": row.id, "outcome": row.outcome, "final_text": row.final_text}
 
     # ------------------------------------------------------------------ feedback
     def add_feedback(self, answer_id: str, rating: str, comment: str | None, source: str) -> int:

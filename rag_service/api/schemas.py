@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..documents import DocumentRecord
+from ..drafts import Draft
 from ..pipeline import AnswerResult, Citation
 from ..support import Customer, Handoff
 
@@ -281,3 +282,72 @@ class FeedbackOut(BaseModel):
     id: int
     answer_id: str
     rating: Literal["up", "down"]
+
+
+# ---------------------------------------------------------------- agent drafts
+class TicketMessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["customer", "agent"]
+    text: str = Field(..., min_length=1, max_length=20_000)
+
+
+class CustomerContextIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=200)
+    plan: str | None = Field(None, max_length=200)
+    language: Literal["de", "en"] | None = None
+    earlier_tickets: list[str] = Field(default_factory=list, max_length=20, description="Short earlier ticket texts.")
+
+
+class DraftIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field("", max_length=500)
+    messages: list[TicketMessageIn] = Field(
+        ..., min_length=1, max_length=50, description="The ticket thread, oldest first."
+    )
+    customer_id: str | None = customer_id_field
+    customer: CustomerContextIn | None = Field(
+        None, description="Inline customer context; wins over the stored profile."
+    )
+
+
+class DraftOut(BaseModel):
+    id: str
+    draft: str = Field(description="Greeting, cited body, closing: for the agent to edit and send.")
+    language: Literal["de", "en"]
+    citations: list[CitationOut]
+    summary: str = Field(description="Two lines for the agent: who asks what; intent, source and suggested action.")
+    suggested_action: Literal["send_reply", "check_account", "escalate", "take_over", "answer_personally"]
+    agent_checks: list[str] = Field(description="What the agent must verify before sending (account data).")
+    customer_id: str | None
+    grounding: list[GroundingOut]
+
+    @classmethod
+    def from_core(cls, d: Draft) -> DraftOut:
+        return cls(
+            id=d.id,
+            draft=d.text,
+            language=d.language,  # type: ignore[arg-type]
+            citations=[CitationOut.from_core(c) for c in d.citations],
+            summary=d.summary,
+            suggested_action=d.suggested_action,
+            agent_checks=d.agent_checks,
+            customer_id=d.customer_id,
+            grounding=[GroundingOut(**g) for g in d.grounding],
+        )
+
+
+class DraftOutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["sent", "edited", "discarded"]
+    final_text: str | None = Field(None, max_length=50_000, description="Required for 'edited': the text sent.")
+
+
+class DraftOutcomeOut(BaseModel):
+    id: str
+    outcome: Literal["sent", "edited", "discarded"]
+    final_text: str | None

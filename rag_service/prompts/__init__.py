@@ -16,6 +16,11 @@ class ServiceTexts:
     handoff: str
     disclosure: str
     language: str
+    greeting: str
+    greeting_anonymous: str
+    closing: str
+    no_kb: str
+    check_account: str
 
 
 @cache
