@@ -11,16 +11,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from .db import CustomerRow, DraftRow, FeedbackRow, HandoffRow, MessageRow, now
 from .errors import Conflict, InvalidInput, NotFound
 
 HandoffStatus = Literal["open", "claimed", "closed"]
+_Row = TypeVar("_Row", CustomerRow, HandoffRow, DraftRow)
 REASONS = {
     "explicit_request": "asked for a person",
     "frustration": "sounds frustrated or angry",
@@ -86,6 +87,13 @@ def _handoff(r: HandoffRow) -> Handoff:
     )
 
 
+def _get(s: Session, row_type: type[_Row], key: str, what: str) -> _Row:
+    row = s.get(row_type, key)
+    if row is None:
+        raise NotFound(f"no {what} {key!r}")
+    return row
+
+
 class SupportStore:
     def __init__(self, engine: Engine) -> None:
         self._session = sessionmaker(engine, expire_on_commit=False)
@@ -114,10 +122,7 @@ class SupportStore:
 
     def customer(self, customer_id: str) -> Customer:
         with self._session() as s:
-            row = s.get(CustomerRow, customer_id)
-            if row is None:
-                raise NotFound(f"no customer {customer_id!r}")
-            return _customer(row)
+            return _customer(_get(s, CustomerRow, customer_id, "customer"))
 
     def find_customer(self, customer_id: str | None) -> Customer | None:
         if not customer_id:
@@ -176,17 +181,13 @@ class SupportStore:
 
     def handoff(self, handoff_id: str) -> Handoff:
         with self._session() as s:
-            row = s.get(HandoffRow, handoff_id)
-            if row is None:
-                raise NotFound(f"no handoff {handoff_id!r}")
-            return _handoff(row)
+            return _handoff(_get(s, HandoffRow, handoff_id, "handoff"))
 
     def claim_handoff(self, handoff_id: str, agent: str) -> Handoff:
         """One agent per handoff: the update only succeeds while it is open, so two agents
         claiming at once cannot both win."""
         with self._session() as s, s.begin():
-            if s.get(HandoffRow, handoff_id) is None:
-                raise NotFound(f"no handoff {handoff_id!r}")
+            _get(s, HandoffRow, handoff_id, "handoff")
             done = s.execute(
                 update(HandoffRow)
                 .where(HandoffRow.id == handoff_id, HandoffRow.status == "open")
@@ -198,9 +199,7 @@ class SupportStore:
 
     def close_handoff(self, handoff_id: str, agent: str) -> Handoff:
         with self._session() as s, s.begin():
-            row = s.get(HandoffRow, handoff_id)
-            if row is None:
-                raise NotFound(f"no handoff {handoff_id!r}")
+            row = _get(s, HandoffRow, handoff_id, "handoff")
             if row.status == "closed":
                 raise Conflict(f"handoff {handoff_id} is already closed")
             row.status, row.claimed_by = "closed", row.claimed_by or agent
@@ -246,9 +245,7 @@ class SupportStore:
         if outcome == "edited" and not (final_text and final_text.strip()):
             raise InvalidInput("an edited draft needs final_text, the text that was sent")
         with self._session() as s, s.begin():
-            row = s.get(DraftRow, draft_id)
-            if row is None:
-                raise NotFound(f"no draft {draft_id!r}")
+            row = _get(s, DraftRow, draft_id, "draft")
             if row.outcome is not None:
                 raise Conflict(f"draft {draft_id} already has the outcome {row.outcome!r}")
             row.outcome = outcome
