@@ -72,6 +72,7 @@ class ConversationStore:
         reason: str | None,
         language: str,
         citations: Sequence[dict[str, Any]],
+        latency_ms: float | None = None,
     ) -> None:
         with self.session() as s, s.begin():
             s.add(MessageRow(conversation_id=conversation_id, role="user", content=question, language=language))
@@ -85,6 +86,7 @@ class ConversationStore:
                     reason=reason,
                     language=language,
                     citations_json=json.dumps(list(citations), ensure_ascii=False),
+                    latency_ms=latency_ms,
                 )
             )
 

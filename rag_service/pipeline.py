@@ -194,6 +194,7 @@ class Pipeline:
             reason=result.reason,
             language=language,
             citations=[c.__dict__ for c in result.citations],
+            latency_ms=result.timings["total_ms"],
         )
         if result.action == "handoff" and self.support is not None:
             result.handoff_id = self._record_handoff(result, customer_id)

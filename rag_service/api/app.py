@@ -13,7 +13,7 @@ from .. import __version__
 from ..components import Components
 from ..config import Settings
 from .errors import install_error_handlers
-from .routes import answer, chat, documents, drafts, health, support
+from .routes import analytics, answer, chat, documents, drafts, health, support
 
 
 def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
@@ -41,4 +41,5 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(documents.router)
     app.include_router(support.router)
     app.include_router(drafts.router)
+    app.include_router(analytics.router)
     return app
