@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from rag_service.charts import hbars
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -78,20 +80,9 @@ def _fmt(v: Any) -> str:
 
 def _bars(title: str, values: Mapping[str, float | None]) -> str:
     """Horizontal bar chart of values in 0..1."""
-    items = [(k, v) for k, v in values.items() if v is not None]
-    height = 22 * len(items) + 30
-    parts = [
-        f'<svg class="chart" width="420" height="{height}" role="img" aria-label="{html.escape(title)}">',
-        f'<text x="0" y="14" font-size="13" font-weight="bold">{html.escape(title)}</text>',
-    ]
-    for i, (label, v) in enumerate(items):
-        y = 24 + 22 * i
-        w = max(0.0, min(1.0, float(v))) * 250
-        parts.append(f'<text x="0" y="{y + 13}" font-size="12">{html.escape(label)}</text>')
-        parts.append(f'<rect x="120" y="{y}" width="{w:.1f}" height="16" fill="#3d6fb6"/>')
-        parts.append(f'<text x="{125 + w:.1f}" y="{y + 13}" font-size="12">{float(v):.2f}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+    return hbars(
+        title, [(k, float(v)) for k, v in values.items() if v is not None], top=1.0, fmt="{:.2f}", label_width=120
+    )
 
 
 def _histogram(title: str, values: Sequence[float], bins: int = 10) -> str:

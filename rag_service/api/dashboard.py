@@ -7,6 +7,8 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from ..charts import hbars as bars
+
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222;max-width:1200px}
 h1{margin-bottom:.2rem}h2{margin-top:1.8rem;border-bottom:1px solid #ddd}
@@ -24,27 +26,6 @@ def _e(value: object) -> str:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
-
-
-def bars(title: str, items: Sequence[tuple[str, float]], *, fmt: str = "{:.0f}", color: str = "#3d6fb6") -> str:
-    """Horizontal bars scaled to the largest value."""
-    if not items:
-        return f'<p class="muted">{_e(title)}: no data.</p>'
-    top = max(v for _, v in items) or 1.0
-    height = 24 * len(items) + 28
-    parts = [
-        f'<svg class="chart" data-chart="{_e(title)}" width="560" height="{height}" role="img" aria-label="{_e(title)}">',
-        f'<text x="0" y="14" font-size="13" font-weight="bold">{_e(title)}</text>',
-    ]
-    for i, (label, v) in enumerate(items):
-        y = 24 + 24 * i
-        w = 300 * v / top
-        short = label if len(label) <= 38 else label[:37] + "…"
-        parts.append(f'<text x="0" y="{y + 13}" font-size="12"><title>{_e(label)}</title>{_e(short)}</text>')
-        parts.append(f'<rect x="230" y="{y}" width="{w:.1f}" height="17" fill="{color}"/>')
-        parts.append(f'<text x="{236 + w:.1f}" y="{y + 13}" font-size="12">{_e(fmt.format(v))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def stacked_days(days: Sequence[dict[str, Any]]) -> str:
