@@ -123,6 +123,23 @@ class HandoffRecall:
         return MetricResult(float(action == "handoff"))
 
 
+class WrongAnswer:
+    """An answer that should not have been given as it was, decided without a judge: an answer to
+    an unanswerable question, or to an answerable one that states none of its key facts. Over
+    answered responses only (lower is better); checks the judge-based hallucination rate."""
+
+    name = "wrong_answer_rate"
+
+    def score(self, qtype: str, action: str, key_facts: Sequence[str], answer: str) -> MetricResult:
+        if action != "answer" or qtype not in ("answerable", "unanswerable"):
+            return MetricResult(None)
+        if qtype == "unanswerable":
+            return MetricResult(1.0, "answered an unanswerable question")
+        if not key_facts:
+            return MetricResult(None)
+        return MetricResult(float(not any(fact_found(f, answer) for f in key_facts)))
+
+
 # ---------------------------------------------------------------- correctness
 _WORDS = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 

@@ -32,6 +32,7 @@ from .metrics import (
     HitAtK,
     KeyFactRecall,
     RecallAtK,
+    WrongAnswer,
     mean,
     percentile,
     wilson,
@@ -48,6 +49,7 @@ PROPORTIONS = (
     f"hit@{K}",
     "hallucination",
     "answer_correctness",
+    "wrong_answer_rate",
 )
 
 
@@ -235,6 +237,9 @@ def score(
         "correct_refusal_rate": CorrectRefusal().score(question.type, action).value,
         "handoff_recall": HandoffRecall().score(question.type, action).value,
         "key_fact_recall": KeyFactRecall().score(question.key_facts, str(response.get("answer", "")), action).value,
+        "wrong_answer_rate": WrongAnswer()
+        .score(question.type, action, question.key_facts, str(response.get("answer", "")))
+        .value,
     }
 
 

@@ -21,6 +21,7 @@ from eval.metrics import (
     HitAtK,
     KeyFactRecall,
     RecallAtK,
+    WrongAnswer,
     fact_found,
     percentile,
     wilson,
@@ -50,6 +51,11 @@ def test_behaviour_metrics_by_hand() -> None:
     assert FalseRefusal().score("unanswerable", "refuse").value is None
     assert CorrectRefusal().score("unanswerable", "answer").value == 0.0
     assert HandoffRecall().score("handoff", "handoff").value == 1.0
+    wrong = WrongAnswer()
+    assert wrong.score("unanswerable", "answer", [], "Ja, gibt es.").value == 1.0
+    assert wrong.score("answerable", "answer", ["19,90 €"], "Er kostet 29,90 €.").value == 1.0
+    assert wrong.score("answerable", "answer", ["19,90 €", "24 Monate"], "Er kostet 19,90 €.").value == 0.0
+    assert wrong.score("answerable", "refuse", ["19,90 €"], "").value is None  # a refusal is not an answer
 
 
 def test_key_facts_normalise_numbers_and_case() -> None:
