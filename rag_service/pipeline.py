@@ -128,7 +128,7 @@ class Pipeline:
         self.generator = generator
         self.conversations = conversations
         self.verifier = verifier  # None: the hallucination guard is off
-        self.support = support  # None: handoffs are not recorded (a bare pipeline, e.g. in rag-eval)
+        self.support = support  # None: handoffs are not recorded (a bare pipeline)
         self.notifier = notifier
         self.intents = intents or IntentDetector()  # patterns only, unless given the trained model
 
