@@ -22,6 +22,7 @@ from rag_service.llm import (
     NO_WORDS,
     YES_WORDS,
     YesNo,
+    compact_ram_cache,
     first_token_ids,
     yes_no_probability,
     yes_probability_of_choice,
@@ -64,14 +65,13 @@ class LlamaJudge:
 
     def __init__(self, model_path: Path, *, threads: int, n_ctx: int = 4096) -> None:
         from llama_cpp import Llama
-        from llama_cpp.llama_cache import LlamaRAMCache
 
         from rag_service.llm import chat_formatter
 
         self._llama = Llama(str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
         # ragas' prompts share long instructions across questions; the claim checks in between would
         # evict them from the KV cache, so completions keep their states here
-        self._llama.set_cache(LlamaRAMCache(capacity_bytes=1 << 30))
+        self._llama.set_cache(compact_ram_cache(512 << 20))
         self._format = chat_formatter(self._llama)
         self._yes = first_token_ids(self._llama, YES_WORDS)
         self._no = first_token_ids(self._llama, NO_WORDS)

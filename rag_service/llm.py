@@ -117,6 +117,30 @@ def _logsumexp(xs: Sequence[float]) -> float:
     return m + math.log(sum(math.exp(x - m) for x in xs))
 
 
+def compact_ram_cache(capacity_bytes: int) -> Any:
+    """A ``LlamaRAMCache`` whose size limit holds. llama-cpp-python counts only the KV bytes of a
+    saved state, but every state also carries a copy of the whole logits buffer (n_batch x n_vocab
+    float32: 311 MB for Qwen2.5 at n_batch 512), so a "256 MB" cache grew to several GB and an eval
+    run with the judge's cache reached 22 GB. The copy is cut to one row (a restored prompt is
+    always evaluated again from its first new token, which recomputes the logits) and every byte is
+    counted."""
+    from llama_cpp.llama_cache import LlamaRAMCache
+
+    class _CompactRAMCache(LlamaRAMCache):
+        @property
+        def cache_size(self) -> int:
+            return sum(
+                int(st.llama_state_size) + int(st.scores.nbytes) + int(st.input_ids.nbytes)
+                for st in self.cache_state.values()
+            )
+
+        def __setitem__(self, key: Sequence[int], value: Any) -> None:
+            value.scores = value.scores[-1:].copy()
+            super().__setitem__(key, value)
+
+    return _CompactRAMCache(capacity_bytes=capacity_bytes)
+
+
 class Gate:
     """The model's waiting room: one holder, at most ``max_waiting`` queued behind it."""
 
@@ -162,13 +186,12 @@ class LlamaGenerator:
         if not model_path.is_file():
             raise ConfigError(f"no GGUF model at {model_path}; run `make models` or set RAG_LLM_MODEL_PATH")
         from llama_cpp import Llama
-        from llama_cpp.llama_cache import LlamaRAMCache
 
         self._llama = Llama(
             str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False
         )
         if cache_mb > 0:
-            self._llama.set_cache(LlamaRAMCache(capacity_bytes=cache_mb * 1024 * 1024))
+            self._llama.set_cache(compact_ram_cache(cache_mb * 1024 * 1024))
         self._format = chat_formatter(self._llama)
         self._stop = [self._format.eos_token] if self._format.eos_token else []
         self._yes = first_token_ids(self._llama, YES_WORDS)
