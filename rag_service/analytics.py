@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -78,23 +79,23 @@ def exchanges(engine: Engine, since: datetime, until: datetime) -> list[Exchange
 
 
 def cluster(vectors: Sequence[Sequence[float]], similarity: float) -> list[list[int]]:
-    """Indices grouped greedily: each vector joins the most similar centroid above ``similarity``
-    or starts a cluster. Vectors are unit length, so a dot product is the cosine."""
-    centroids: list[list[float]] = []
+    """Indices grouped greedily: each vector joins the most similar centroid at or above
+    ``similarity``, or starts a cluster. Vectors are unit length; centroids are re-normalised."""
+    sums: list[np.ndarray] = []
     members: list[list[int]] = []
-    for i, v in enumerate(vectors):
-        best, best_sim = -1, similarity
-        for c, centroid in enumerate(centroids):
-            norm = math.sqrt(sum(x * x for x in centroid)) or 1.0
-            sim = sum(a * b for a, b in zip(v, centroid, strict=True)) / norm
-            if sim >= best_sim:
-                best, best_sim = c, sim
-        if best < 0:
-            centroids.append(list(v))
-            members.append([i])
-        else:
-            centroids[best] = [a + b for a, b in zip(centroids[best], v, strict=True)]
-            members[best].append(i)
+    matrix = np.zeros((0, len(vectors[0]) if vectors else 0), dtype=np.float32)
+    for i, row in enumerate(np.asarray(vectors, dtype=np.float32)):
+        if len(sums):
+            sims = matrix @ row
+            best = int(np.argmax(sims))
+            if sims[best] >= similarity:
+                sums[best] += row
+                members[best].append(i)
+                matrix[best] = sums[best] / (np.linalg.norm(sums[best]) or 1.0)
+                continue
+        sums.append(row.copy())
+        members.append([i])
+        matrix = np.vstack([matrix, row])
     return sorted(members, key=len, reverse=True)
 
 
@@ -105,15 +106,15 @@ def _clusters(questions: list[str], embedder: Embedder, top: int) -> list[dict[s
     unique = list(dict.fromkeys(q for q in questions if q.strip()))
     if not unique:
         return []
-    vectors = embedder.embed_batch(unique, kind="query")
+    vectors = np.asarray(embedder.embed_batch(unique, kind="query"), dtype=np.float32)
     counts = Counter(questions)
     # similarity on the embedder's own scale: between its relevance floor and 1
-    groups = cluster(vectors, embedder.relevance_floor + (1 - embedder.relevance_floor) * 0.45)
+    groups = cluster(vectors.tolist(), embedder.relevance_floor + (1 - embedder.relevance_floor) * 0.45)
     out: list[dict[str, Any]] = []
     for g in groups:
         size = sum(counts[unique[i]] for i in g)
-        centroid = [sum(vectors[i][d] for i in g) for d in range(len(vectors[0]))]
-        label = max(g, key=lambda i: sum(a * b for a, b in zip(vectors[i], centroid, strict=True)))
+        centroid = vectors[g].sum(axis=0)
+        label = g[int(np.argmax(vectors[g] @ centroid))]
         examples = sorted({unique[i] for i in g}, key=lambda q: -counts[q])[:3]
         out.append({"label": unique[label], "count": size, "examples": examples})
     out.sort(key=lambda c: -int(c["count"]))

@@ -80,3 +80,12 @@ def test_analytics_rejects_a_bad_range(make_client: Any) -> None:
     assert client.get("/v1/analytics", params={"from": "yesterday"}).status_code == 422
     empty = client.get("/v1/analytics", params={"from": "2020-01-01", "to": "2020-01-07"}).json()
     assert empty["questions"] == 0 and empty["rates"]["answer"] is None and len(empty["volume_per_day"]) == 7
+
+
+def test_clustering_by_hand() -> None:
+    from rag_service.analytics import cluster
+
+    a, a2, b = [1.0, 0.0, 0.0], [0.96, 0.28, 0.0], [0.0, 0.0, 1.0]
+    assert cluster([a, b, a2], 0.9) == [[0, 2], [1]]  # a2 joins a (cosine 0.96); b starts its own
+    assert cluster([a, b, a2], 0.99) == [[0], [1], [2]]
+    assert cluster([], 0.9) == []
