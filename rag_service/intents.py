@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .embeddings import embed_query
+
 log = logging.getLogger(__name__)
 LABELS = ("human", "frustrated", "account")
 MODEL_PATH = Path(__file__).resolve().parent / "intents_model.json"
@@ -226,7 +228,7 @@ class IntentDetector:
     def labels(self, text: str) -> dict[str, bool]:
         found = {label: rule(text) for label, rule in RULES.items()}
         if self.model is not None and not all(found.values()):
-            vector = self.embedder.embed_batch([text], kind="query")[0]  # type: ignore[union-attr]
+            vector = embed_query(self.embedder, text)  # type: ignore[arg-type]
             learned = self.model.detect(vector)
             found = {label: found[label] or learned.get(label, False) for label in LABELS}
         return found
