@@ -23,7 +23,7 @@ def hbars(
     scale = top or max(v for _, v in items) or 1.0
     height = 24 * len(items) + 28
     parts = [
-        f'<svg class="chart" data-chart="{html.escape(title)}" width="{label_width + 330}" height="{height}" '
+        f'<svg class="chart" data-chart="{html.escape(title)}" width="{label_width + 380}" height="{height}" '
         f'role="img" aria-label="{html.escape(title)}">',
         f'<text x="0" y="14" font-size="13" font-weight="bold">{html.escape(title)}</text>',
     ]

@@ -70,7 +70,7 @@ def test_dashboard_renders_charts_and_the_gap(make_client: Any) -> None:
         "Agent drafts",
     } <= set(page.charts)
     text = " ".join(page.text)
-    assert "satellite" in text.lower() and "50 %" in text  # the gap and the 👍 share
+    assert "satellite" in text.lower() and "50 %" in text  # the gap and the positive-feedback share
     assert "http" not in r.text.split("<body>")[0]  # nothing loaded from elsewhere
 
 

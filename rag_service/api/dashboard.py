@@ -77,7 +77,7 @@ def render(a: dict[str, Any]) -> str:
         ("answered", _pct(rates["answer"])),
         ("refused", _pct(rates["refuse"])),
         ("handed off", _pct(rates["handoff"])),
-        ("👍 share", _pct(fb["up_ratio"])),
+        ("positive feedback", _pct(fb["up_ratio"])),
         ("drafts sent as is", _pct(dr["acceptance"])),
         ("latency p50", "—" if lat["p50"] is None else f"{lat['p50'] / 1000:.1f} s"),
         ("latency p95", "—" if lat["p95"] is None else f"{lat['p95'] / 1000:.1f} s"),
