@@ -111,7 +111,9 @@ class Settings(BaseSettings):
         description="Model's probability of 'supported' a sentence needs to pass the guard (calibrated on dev data).",
     )
     guard_failure_action: Literal["refuse", "handoff"] = Field(
-        "refuse", description="What an answer whose direct answer fails the guard becomes (reason unsupported_answer)."
+        "refuse",
+        description="What an answer whose direct answer fails the guard becomes: refuse (reason unsupported_answer) "
+        "or handoff (reason low_confidence).",
     )
     webhook_url: str | None = Field(
         None, description="URL that is POSTed a signed JSON event for every new handoff (optional)."

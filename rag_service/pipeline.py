@@ -367,7 +367,7 @@ class Pipeline:
             if no_answer or not sentences:
                 yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             elif self.settings.guard_failure_action == "handoff":
-                yield from self._fixed(result, "handoff", "unsupported_answer", texts.handoff)
+                yield from self._fixed(result, "handoff", "low_confidence", texts.handoff)
             else:
                 yield from self._refuse(result, "unsupported_answer", texts, history)
             return

@@ -28,7 +28,7 @@ REASONS = {
     "account_specific": "needs someone with access to their account",
     "repeated_failure": "the assistant could not answer twice in a row",
     "unsupported_answer": "the assistant's answer could not be verified against the help articles",
-    "low_confidence": "the assistant was not confident enough to answer",
+    "low_confidence": "the assistant could not verify its answer against the help articles",
 }
 
 

@@ -31,7 +31,7 @@ def test_unsupported_direct_answer_becomes_refuse_or_handoff(make_client: Any) -
     assert "99" not in body["answer"] and body["citations"] == []
     client, _ = make_client(reply, guard_failure_action="handoff")
     body = client.post("/v1/answer", json=Q).json()
-    assert (body["action"], body["reason"]) == ("handoff", "unsupported_answer")
+    assert (body["action"], body["reason"]) == ("handoff", "low_confidence")
 
 
 def test_supported_answer_passes_unchanged(make_client: Any) -> None:
