@@ -131,6 +131,7 @@ class Pipeline:
         self.support = support  # None: handoffs are not recorded (a bare pipeline)
         self.notifier = notifier
         self.intents = intents or IntentDetector()  # patterns only, unless given the trained model
+        self._translations: dict[tuple[str, str], str | None] = {}
 
     # ------------------------------------------------------------------ public
     def answer(self, query: Query) -> AnswerResult:
@@ -239,6 +240,12 @@ class Pipeline:
         queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
         if plan and OWN_PLAN.search(question):  # "what does my tariff include?": search for their plan
             queries[0] = f"{question} ({plan})"
+        if self.settings.query_translation:
+            t0 = time.perf_counter()
+            translated = self._translate(question, "German" if result.language == "en" else "English")
+            result.timings["translation_ms"] = (time.perf_counter() - t0) * 1000
+            if translated:
+                queries.append(translated)
         passages = self.retriever.retrieve(queries, audience=query.audience)
         result.passages = passages
         result.timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
@@ -272,6 +279,27 @@ class Pipeline:
         if result.action != "answer":
             result.answer, result.citations = "", []
         return result
+
+    def _translate(self, question: str, target: str) -> str | None:
+        """The question in ``target`` (German or English), by the model, memoised. A help article
+        in the other language is rarely found by the question alone (cross-lingual hit@3 9/18 on
+        our set, 18/18 searching with both). None when the model returns nothing usable."""
+        key = (question, target)
+        if key not in self._translations:
+            messages: list[Message] = [
+                {"role": "system", "content": prompts.template("translate_system.txt").strip()},
+                {"role": "user", "content": f"Translate into {target}:\n{question}"},
+            ]
+            stream = self.generator.stream(messages, max_tokens=80, temperature=0.0, usage=Usage())
+            try:
+                text = " ".join("".join(stream).split())
+            finally:
+                stream.close()  # type: ignore[attr-defined]
+            usable = text and NO_ANSWER not in text and len(text) <= 3 * len(question) + 40
+            if len(self._translations) >= 512:
+                self._translations.pop(next(iter(self._translations)))
+            self._translations[key] = text if usable else None
+        return self._translations[key]
 
     def _history_language(self, history: Sequence[Turn]) -> str:
         for turn in reversed(history):

@@ -315,3 +315,22 @@ def test_account_and_frustration_hand_off_without_llm(make_client: Any, question
     body = client.post("/v1/answer", json={"question": question}).json()
     assert (body["action"], body["reason"]) == ("handoff", reason)
     assert gen.calls == []
+
+
+def test_query_translation_finds_the_article_in_the_other_language(make_client: Any) -> None:
+    question = {"question": "How long in advance must I report a move?"}
+    plain, plain_gen = make_client("NO_ANSWER")
+    plain.post("/v1/answer", json=question)
+    assert "umzug" not in plain_gen.user_prompts[0].lower()  # English question alone: the German article is missed
+    client, gen = make_client(
+        "Wie früh muss ich einen Umzug melden?",
+        "Please report your move at least 6 weeks in advance [1].",
+        query_translation=True,
+    )
+    body = client.post("/v1/answer", json=question).json()
+    translate, answer = gen.calls
+    assert "Translate into German:\nHow long in advance must I report a move?" in translate[-1]["content"]
+    assert "Umzug" in answer[-1]["content"].split("Question:")[0]  # searched with both: the German passage is in
+    assert body["timings"]["translation_ms"] >= 0 and body["action"] == "answer"
+    client.post("/v1/answer", json=question)
+    assert len(gen.calls) == 3  # the translation is remembered: one more model call, for the answer

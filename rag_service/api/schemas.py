@@ -50,6 +50,7 @@ class Timings(BaseModel):
     total_ms: float = 0
     first_token_ms: float | None = None
     verification_ms: float | None = None
+    translation_ms: float | None = None
 
 
 class GroundingOut(BaseModel):
