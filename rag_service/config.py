@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         0.25, ge=0.0, le=2.0, description="Weight of BM25 against dense ranks in the fusion (0 = dense only)."
     )
     query_translation: bool = Field(
-        False,
+        True,
         description="Also search with the question translated into the other language (German/English) by the model "
         "(~0.7 s per question): finds the right document written in the other language.",
     )
