@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag_service.analytics import percentile as percentile  # one implementation for the service and rag-eval
 from rag_service.citations import numbers
 
 
@@ -179,16 +180,6 @@ def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float] | N
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0..100)."""
-    xs = sorted(values)
-    if not xs:
-        return None
-    pos = (len(xs) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def detection_report(labels: Sequence[int], scores: Sequence[float], threshold: float) -> dict[str, float | int | None]:

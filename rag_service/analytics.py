@@ -41,7 +41,8 @@ class Exchange:
     doc_ids: tuple[str, ...]
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100); rag-eval uses it too."""
     if not values:
         return None
     ordered = sorted(values)
@@ -189,5 +190,5 @@ def analytics(
             **{o: outcomes[o] for o in ("sent", "edited", "discarded", "pending")},
             "acceptance": outcomes["sent"] / decided if decided else None,
         },
-        "latency_ms": {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95), "n": len(latencies)},
+        "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "n": len(latencies)},
     }

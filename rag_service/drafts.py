@@ -21,7 +21,7 @@ from .errors import InvalidInput
 from .intents import IntentDetector
 from .language import SUPPORTED, detect_language
 from .pipeline import OWN_PLAN, Citation, Pipeline, format_passages
-from .support import SupportStore
+from .support import SupportStore, clip
 
 Action = Literal["send_reply", "check_account", "escalate", "take_over", "answer_personally"]
 
@@ -59,11 +59,6 @@ class Draft:
     agent_checks: list[str]
     customer_id: str | None
     grounding: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 class Drafter:
@@ -125,8 +120,8 @@ class Drafter:
         mood = [d for d, on in (("frustrated", labels["frustrated"]), ("asks for a person", labels["human"])) if on]
         summary = "\n".join(
             [
-                f"{who}{f' ({customer.plan})' if customer.plan else ''}: {_clip(ticket.subject or message, 90)}"
-                f' — "{_clip(message, 160)}"',
+                f"{who}{f' ({customer.plan})' if customer.plan else ''}: {clip(ticket.subject or message, 90)}"
+                f' — "{clip(message, 160)}"',
                 f"{'; '.join(['needs account data', *mood] if labels['account'] else mood) or 'general question'}; "
                 + (
                     "answered from " + ", ".join(dict.fromkeys(c.title for c in citations))
@@ -170,8 +165,8 @@ class Drafter:
         earlier = list(customer.earlier_tickets[-3:])
         if ticket.customer_id:
             earlier += self.conversations.customer_questions(ticket.customer_id, limit=3)
-        context += [f"Earlier from this customer: {_clip(e, 200)}" for e in earlier]
-        context += [f"Earlier in this ticket ({m.role}): {_clip(m.text, 200)}" for m in ticket.messages[:-1][-4:]]
+        context += [f"Earlier from this customer: {clip(e, 200)}" for e in earlier]
+        context += [f"Earlier in this ticket ({m.role}): {clip(m.text, 200)}" for m in ticket.messages[:-1][-4:]]
         user = prompts.template("draft_user.txt").format(
             passages=format_passages(passages),
             context="\n".join(context) + "\n" if context else "",

@@ -273,7 +273,8 @@ class HandoffNotifier(Protocol):
     def handoff_created(self, handoff: Handoff) -> None: ...
 
 
-def _clip(text: str, n: int) -> str:
+def clip(text: str, n: int) -> str:
+    """``text`` on one line, cut to ``n`` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
@@ -290,10 +291,10 @@ def handoff_summary(transcript: Sequence[dict[str, Any]], reason: str, language:
     ]
     lines = [
         f"Handoff: the customer {REASONS.get(reason, reason)} ({len(asked)} message(s), language {language}).",
-        f'Last message: "{_clip(asked[-1], 300)}"' if asked else "No customer message.",
+        f'Last message: "{clip(asked[-1], 300)}"' if asked else "No customer message.",
     ]
     if len(asked) > 1:
-        lines.append("Earlier: " + " / ".join(f'"{_clip(a, 120)}"' for a in asked[-4:-1]))
+        lines.append("Earlier: " + " / ".join(f'"{clip(a, 120)}"' for a in asked[-4:-1]))
     if unanswered:
-        lines.append("Not answered by the assistant: " + " / ".join(f'"{_clip(q, 120)}"' for q in unanswered[-3:]))
+        lines.append("Not answered by the assistant: " + " / ".join(f'"{clip(q, 120)}"' for q in unanswered[-3:]))
     return "\n".join(lines)
