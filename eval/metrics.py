@@ -170,6 +170,21 @@ class KeyFactRecall:
         return MetricResult(len(found) / len(key_facts), f"found {found} of {list(key_facts)}")
 
 
+class AnsweredFromGold:
+    """An answerable question answered with a citation of one of its gold documents: the judge-free
+    accuracy proxy for sets that name the right document but no key facts (faq_de, covidqa). A
+    refusal scores 0, so a service cannot raise it by answering less."""
+
+    name = "answered_from_gold"
+
+    def score(self, qtype: str, action: str, cited_doc_ids: Sequence[str], gold: Sequence[str]) -> MetricResult:
+        if qtype != "answerable" or not gold:
+            return MetricResult(None)
+        if action != "answer":
+            return MetricResult(0.0, f"not answered ({action})")
+        return MetricResult(float(any(d in gold for d in cited_doc_ids)))
+
+
 # ---------------------------------------------------------------- aggregation helpers
 def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float] | None:
     """95% Wilson score interval of a proportion; None without observations."""

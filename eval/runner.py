@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import httpx
 
 from rag_service.citations import MARKER, split_sentences
+from rag_service.conversations import Turn
 from rag_service.pipeline import Done, Pipeline, Query, TextDelta
 
 from .dataset import Question
@@ -26,6 +27,7 @@ from .judge import Judge
 from .metrics import (
     MRR,
     ActionAccuracy,
+    AnsweredFromGold,
     CorrectRefusal,
     FalseRefusal,
     HandoffRecall,
@@ -50,6 +52,7 @@ PROPORTIONS = (
     "hallucination",
     "answer_correctness",
     "wrong_answer_rate",
+    "answered_from_gold",
 )
 
 
@@ -72,7 +75,10 @@ class InProcessTarget:
         started = time.perf_counter()
         first: float | None = None
         result = None
-        for event in self.pipeline.events(Query(question=question.question)):
+        history = [
+            Turn(t["role"], t["content"], "answer" if t["role"] == "assistant" else None) for t in question.history
+        ]
+        for event in self.pipeline.events(Query(question=question.question, history=history or None)):
             if isinstance(event, TextDelta) and first is None:
                 first = time.perf_counter() - started
             elif isinstance(event, Done):
@@ -107,12 +113,34 @@ class HttpTarget:
 
     def ask(self, question: Question) -> dict[str, Any]:
         started = time.perf_counter()
-        r = self.client.post("/v1/answer", json={"question": question.question})
+        if question.history:  # a follow-up: the chat API takes the earlier turns as messages
+            messages = [*question.history, {"role": "user", "content": question.question}]
+            r = self.client.post("/v1/chat/completions", json={"model": "rag", "messages": messages})
+        else:
+            r = self.client.post("/v1/answer", json={"question": question.question})
         total = (time.perf_counter() - started) * 1000
         if r.status_code != 200:
             message = r.json().get("error", {}).get("message", r.text[:200]) if r.content else ""
             return {"error": f"HTTP {r.status_code}: {message}", "action": "error", "answer": "", "total_ms": total}
         body = r.json()
+        if question.history:
+            rag = body.get("rag") or {}
+            citations = body.get("citations") or []
+            return {
+                "action": rag.get("action", "answer"),
+                "reason": rag.get("reason"),
+                "answer": body["choices"][0]["message"]["content"],
+                "language": rag.get("language") or question.language,
+                "citations": [{"n": c["n"], "doc_id": c["doc_id"], "text": c["text"]} for c in citations],
+                "retrieved_doc_ids": [c["doc_id"] for c in citations],
+                "contexts": [c["text"] for c in citations],
+                "first_text_ms": None,
+                "verification_ms": None,
+                "grounding": rag.get("grounding") or [],
+                "total_ms": total,
+                "prompt_tokens": None,
+                "completion_tokens": None,
+            }
         return {
             "action": body["action"],
             "reason": body["reason"],
@@ -237,6 +265,9 @@ def score(
         "correct_refusal_rate": CorrectRefusal().score(question.type, action).value,
         "handoff_recall": HandoffRecall().score(question.type, action).value,
         "key_fact_recall": KeyFactRecall().score(question.key_facts, str(response.get("answer", "")), action).value,
+        "answered_from_gold": AnsweredFromGold()
+        .score(question.type, action, [str(c.get("doc_id")) for c in response.get("citations") or []], question.doc_ids)
+        .value,
         "wrong_answer_rate": WrongAnswer()
         .score(question.type, action, question.key_facts, str(response.get("answer", "")))
         .value,
@@ -244,7 +275,8 @@ def score(
 
 
 def _key(question: Question, target: str) -> str:
-    return hashlib.sha256(f"{target}\n{question.id}\n{question.question}".encode()).hexdigest()[:16]
+    turns = json.dumps(question.history, ensure_ascii=False) if question.history else ""
+    return hashlib.sha256(f"{target}\n{question.id}\n{question.question}{turns}".encode()).hexdigest()[:16]
 
 
 def run(

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         5, ge=0, le=20, description="Retries of a failed webhook delivery, backoff 1, 2, 4… s."
     )
     max_queue: int = Field(4, ge=0, le=256, description="Requests that may wait for the model; more get HTTP 429.")
+    query_rewrite: bool = Field(
+        True,
+        description='Rewrite a follow-up message ("und für Geschäftskunden?") into a standalone question with the '
+        "model before searching (~1 s, only when the conversation has an earlier question).",
+    )
     history_turns: int = Field(3, ge=0, le=20, description="Earlier question/answer pairs a follow-up question sees.")
     max_question_chars: int = Field(2000, ge=10, le=20000, description="Longer questions are rejected with HTTP 422.")
     host: str = Field("127.0.0.1", description="Address rag-serve listens on.")

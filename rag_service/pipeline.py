@@ -237,7 +237,15 @@ class Pipeline:
         if reason is not None:
             yield from self._fixed(result, "handoff", reason, texts.handoff)
             return
-        queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
+        standalone = None
+        if previous_user and self.settings.query_rewrite:
+            t0 = time.perf_counter()
+            standalone = self._standalone(question, history)
+            result.timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
+        if standalone:  # "und für Geschäftskunden?" → "Wie lang ist die Kündigungsfrist für Geschäftskunden?"
+            question, queries = standalone, [standalone]
+        else:
+            queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
         if plan and OWN_PLAN.search(question):  # "what does my tariff include?": search for their plan
             queries[0] = f"{question} ({plan})"
         if self.settings.query_translation:
@@ -286,20 +294,48 @@ class Pipeline:
         our set, 18/18 searching with both). None when the model returns nothing usable."""
         key = (question, target)
         if key not in self._translations:
-            messages: list[Message] = [
-                {"role": "system", "content": prompts.template("translate_system.txt").strip()},
-                {"role": "user", "content": f"Translate into {target}:\n{question}"},
-            ]
-            stream = self.generator.stream(messages, max_tokens=80, temperature=0.0, usage=Usage())
-            try:
-                text = " ".join("".join(stream).split())
-            finally:
-                stream.close()  # type: ignore[attr-defined]
+            text = self._short_reply(
+                [
+                    {"role": "system", "content": prompts.template("translate_system.txt").strip()},
+                    {"role": "user", "content": f"Translate into {target}:\n{question}"},
+                ]
+            )
             usable = text and NO_ANSWER not in text and len(text) <= 3 * len(question) + 40
             if len(self._translations) >= 512:
                 self._translations.pop(next(iter(self._translations)))
             self._translations[key] = text if usable else None
         return self._translations[key]
+
+    def _standalone(self, question: str, history: Sequence[Turn]) -> str | None:
+        """The follow-up ``question`` rewritten by the model so that it stands alone ("Und für
+        Geschäftskunden?" after a question about notice periods → the notice period for business
+        customers): retrieval searches for what the customer means, not for their last four words.
+        None when the model returns nothing usable (the caller falls back to the raw turns)."""
+        lines = []
+        for turn in history[-4:]:
+            who = "Customer" if turn.role == "user" else "Assistant"
+            lines.append(f"{who}: {_strip_markers(turn.content)[:300].strip()}")
+        context = "\n".join(lines)
+        text = self._short_reply(
+            [
+                {"role": "system", "content": prompts.template("rewrite_system.txt").strip()},
+                {"role": "user", "content": f"{context}\nLast message: {question}\nStandalone question:"},
+            ],
+            max_tokens=60,
+        )
+        text = re.sub(r"^(standalone question|question|frage)\s*:\s*", "", text, flags=re.IGNORECASE).strip()
+        limit = 2 * len(question) + max((len(t.content) for t in history if t.role == "user"), default=0) + 40
+        if not text or NO_ANSWER in text or len(text) > limit or not _has_words(text):
+            return None
+        return text
+
+    def _short_reply(self, messages: list[Message], max_tokens: int = 80) -> str:
+        """A short, greedy side call on the generator (translation, rewriting), as one line."""
+        stream = self.generator.stream(messages, max_tokens=max_tokens, temperature=0.0, usage=Usage())
+        try:
+            return " ".join("".join(stream).split())
+        finally:
+            stream.close()  # type: ignore[attr-defined]
 
     def _history_language(self, history: Sequence[Turn]) -> str:
         for turn in reversed(history):

@@ -36,6 +36,8 @@ _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()/-]{6,}\d(?![\w.,]\d)")
 # a name-like token: inner capital (NordWind, iPhone), all caps (XL, LTE) or letters with digits (5G, S24)
 _NAME = re.compile(r"\b(?:[A-Za-z]+[a-z][A-Z]\w*|[A-Z]{2,}\d*|\d+[A-Za-z]+\w*|[A-Za-z]+\d+\w*)\b")
+# a sentence that contradicts the question may repeat the question's wrong number
+_NEGATION = re.compile(r"\b(?:not|no|nicht|kein\w*|nein|sondern|statt|instead|rather)\b", re.IGNORECASE)
 # units and currencies a sentence may write differently from the passage ("EUR" for "€")
 _ALWAYS_OK = {"EUR", "USD", "CHF", "GBP", "GB", "MB", "KB", "TB", "KI", "AI", "OK", "FAQ", "PDF", "DE", "EN"}
 
@@ -72,7 +74,8 @@ def _url_key(url: str) -> str:
 
 def exact_problems(sentence: str, sources: Sequence[str], question: str = "") -> list[str]:
     """What the sentence states that none of ``sources`` (its cited passages) contains. Names the
-    customer used in the question count as known (the answer may repeat them); numbers do not."""
+    customer used in the question count as known (the answer may repeat them); numbers only in a
+    sentence that negates (a false premise corrected: "costs 19.90, not 9.90")."""
     text = MARKER.sub("", sentence)
     source = "\n".join(sources)
     lowered = source.lower()
@@ -85,7 +88,10 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
         if d not in digits and d.lstrip("0") not in digits:  # other spacing than the passage is fine
             problems.append(f"phone number {phone.strip()} not in the cited passage")
         text = text.replace(phone, " ")  # judged as a whole, not as digit groups
-    missing = dict.fromkeys(q.lstrip("€%") for q in sorted(quantities(text) - quantities(source)))
+    unknown = quantities(text) - quantities(source)
+    if question and _NEGATION.search(text):  # "19,90 €, nicht 9,90 €": correcting the customer's number
+        unknown -= quantities(question)
+    missing = dict.fromkeys(q.lstrip("€%") for q in sorted(unknown))
     problems += [f"number {q} not in the cited passage" for q in missing]
     problems += [f"e-mail {e} not in the cited passage" for e in _EMAIL.findall(text) if e.lower() not in lowered]
     urls = {_url_key(u) for u in _URL.findall(source)}

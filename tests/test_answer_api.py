@@ -334,3 +334,34 @@ def test_query_translation_finds_the_article_in_the_other_language(make_client: 
     assert body["timings"]["translation_ms"] >= 0 and body["action"] == "answer"
     client.post("/v1/answer", json=question)
     assert len(gen.calls) == 3  # the translation is remembered: one more model call, for the answer
+
+
+def test_follow_up_is_rewritten_into_a_standalone_question_before_searching(make_client: Any) -> None:
+    client, gen = make_client(
+        "Privatkunden kündigen mit einer Frist von einem Monat [1].",
+        "Wie lang ist die Kündigungsfrist für Geschäftskunden?",
+        "Geschäftskunden kündigen mit einer Frist von drei Monaten [1].",
+        query_rewrite=True,
+    )
+    client.post(
+        "/v1/answer", json={"question": "Wie lang ist die Kündigungsfrist für Privatkunden?", "conversation_id": "c"}
+    )
+    body = client.post("/v1/answer", json={"question": "Und für Geschäftskunden?", "conversation_id": "c"}).json()
+    rewrite, answer = gen.calls[1], gen.calls[2]
+    assert "Customer: Wie lang ist die Kündigungsfrist für Privatkunden?" in rewrite[-1]["content"]
+    assert rewrite[-1]["content"].endswith("Last message: Und für Geschäftskunden?\nStandalone question:")
+    prompt = answer[-1]["content"]
+    assert "Question: Wie lang ist die Kündigungsfrist für Geschäftskunden?" in prompt
+    assert "drei Monaten" in prompt.split("Question:")[0]  # the business article was found and shown
+    assert body["action"] == "answer" and body["timings"]["rewrite_ms"] >= 0
+    assert "Geschäftskunden" in body["citations"][0]["title"]
+
+
+def test_an_unusable_rewrite_falls_back_to_the_conversation(make_client: Any) -> None:
+    client, gen = make_client(
+        "NordWind M kostet 19,90 € [1].", "NO_ANSWER", "Die Mindestlaufzeit beträgt 24 Monate [1].", query_rewrite=True
+    )
+    client.post("/v1/answer", json={"question": "Wie viel kostet der Tarif NordWind M?", "conversation_id": "c"})
+    body = client.post("/v1/answer", json={"question": "Und wie lange läuft der?", "conversation_id": "c"}).json()
+    assert "Question: Und wie lange läuft der?" in gen.calls[2][-1]["content"]
+    assert body["action"] == "answer" and "24 Monate" in body["answer"]

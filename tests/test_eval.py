@@ -15,6 +15,7 @@ from eval.dataset import Question, load_questions
 from eval.metrics import (
     MRR,
     ActionAccuracy,
+    AnsweredFromGold,
     CorrectRefusal,
     FalseRefusal,
     HandoffRecall,
@@ -56,6 +57,11 @@ def test_behaviour_metrics_by_hand() -> None:
     assert wrong.score("answerable", "answer", ["19,90 €"], "Er kostet 29,90 €.").value == 1.0
     assert wrong.score("answerable", "answer", ["19,90 €", "24 Monate"], "Er kostet 19,90 €.").value == 0.0
     assert wrong.score("answerable", "refuse", ["19,90 €"], "").value is None  # a refusal is not an answer
+    gold = AnsweredFromGold()
+    assert gold.score("answerable", "answer", ["b.md", "a.md"], ["a.md"]).value == 1.0
+    assert gold.score("answerable", "answer", ["b.md"], ["a.md"]).value == 0.0  # cited the wrong document
+    assert gold.score("answerable", "refuse", [], ["a.md"]).value == 0.0  # refusing does not help
+    assert gold.score("unanswerable", "refuse", [], []).value is None
 
 
 def test_key_facts_normalise_numbers_and_case() -> None:
@@ -134,6 +140,41 @@ def test_http_mode_against_the_app(make_client: Any, tmp_path: Path) -> None:
     assert rows[0]["retrieved_doc_ids"] == ["sim-aktivierung.txt"]
 
 
+FOLLOW_UP = Question(
+    id="f1",
+    question="Und für Geschäftskunden?",
+    language="de",
+    key_facts=["drei Monaten"],
+    doc_ids=["kuendigung-geschaeftskunden.md"],
+    history=[
+        {"role": "user", "content": "Wie lang ist die Kündigungsfrist für Privatkunden?"},
+        {"role": "assistant", "content": "Privatkunden kündigen mit einer Frist von einem Monat [1]."},
+    ],
+)
+
+
+@pytest.mark.parametrize("mode", ["in-process", "http"])
+def test_a_follow_up_question_is_asked_after_its_conversation(make_client: Any, tmp_path: Path, mode: str) -> None:
+    client, gen = make_client(
+        "Wie lang ist die Kündigungsfrist für Geschäftskunden?",
+        "Geschäftskunden kündigen mit einer Frist von drei Monaten [1].",
+        query_rewrite=True,
+    )
+    pipeline = client.app.state.components.pipeline  # type: ignore[attr-defined]
+    target = InProcessTarget(pipeline) if mode == "in-process" else HttpTarget("http://testserver", client=client)
+    [row] = run([FOLLOW_UP], target, tmp_path / "cache.jsonl")
+    assert "Customer: Wie lang ist die Kündigungsfrist für Privatkunden?" in gen.calls[0][-1]["content"]
+    assert row["action"] == "answer" and row["metrics"]["key_fact_recall"] == 1.0
+    assert row["metrics"]["answered_from_gold"] == 1.0
+
+
+def test_a_malformed_history_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "x", "question": "Und?", "history": [{"role": "system", "content": "hi"}]}\n')
+    with pytest.raises(ValueError, match=r"q.jsonl:1: .*role"):
+        load_questions(path)
+
+
 class _Tags(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -203,8 +244,9 @@ def test_cli_writes_reports_and_gates_set_the_exit_code(
     assert judged_report["questions"][0]["verdicts"][0]["supported"] is True
 
 
-def test_our_eval_set_is_valid() -> None:
-    questions = load_questions(ROOT / "eval" / "datasets" / "kb_docs_eval.jsonl")
+@pytest.mark.parametrize("name", ["kb_docs_eval.jsonl", "kb_docs_hard.jsonl"])
+def test_our_eval_sets_are_valid(name: str) -> None:
+    questions = load_questions(ROOT / "eval" / "datasets" / name)
     assert len({q.id for q in questions}) == len(questions) >= 40
     kb = {p.name for p in (ROOT / "kb_docs").iterdir()}
     for q in questions:

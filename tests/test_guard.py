@@ -107,3 +107,18 @@ def test_streaming_sends_only_verified_sentences(make_client: Any) -> None:
 def test_exact_checks(sentence: str, passage: str, problem: str | None) -> None:
     found = exact_problems(sentence, [passage])
     assert (found == []) if problem is None else any(p.startswith(problem) for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("sentence", "problem"),
+    [
+        ("NordWind M kostet 19,90 € im Monat, nicht 9,90 €.", None),  # corrects the customer's number
+        ("No, NordWind M costs €19.90 a month, not €9.90.", None),
+        ("NordWind M kostet 9,90 € im Monat.", "number"),  # repeats it as a fact
+        ("NordWind M kostet nicht 19,90 €, sondern 7,90 €.", "number"),  # a new number is never allowed
+    ],
+)
+def test_a_correction_may_repeat_the_questions_wrong_number(sentence: str, problem: str | None) -> None:
+    question = "Warum kostet NordWind M 9,90 € im Monat?"
+    found = exact_problems(sentence, ["NordWind M: 19,90 € pro Monat"], question)
+    assert (found == []) if problem is None else any(p.startswith(problem) for p in found), found

@@ -51,6 +51,7 @@ class Timings(BaseModel):
     first_token_ms: float | None = None
     verification_ms: float | None = None
     translation_ms: float | None = None
+    rewrite_ms: float | None = None  # a follow-up rewritten into a standalone question
 
 
 class GroundingOut(BaseModel):
