@@ -5,6 +5,7 @@ returned citation is a passage that is actually cited."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -62,6 +63,37 @@ def split_sentences(buffer: str) -> tuple[list[str], str]:
 
 # ---------------------------------------------------------------- citation repair
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+_NUMBER_WORDS = {
+    w: str(n)
+    for n, words in enumerate(
+        [
+            (),
+            ("ein", "eine", "einen", "einem", "einer", "eins", "one"),
+            ("zwei", "two"),
+            ("drei", "three"),
+            ("vier", "four"),
+            ("fünf", "five"),
+            ("sechs", "six"),
+            ("sieben", "seven"),
+            ("acht", "eight"),
+            ("neun", "nine"),
+            ("zehn", "ten"),
+            ("elf", "eleven"),
+            ("zwölf", "twelve"),
+        ]
+    )
+    for w in words
+}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
+def with_digits(text: str) -> str:
+    """Number words as digits ("drei Monaten" → "3 Monaten"), so that an answer writing "3 months"
+    over a German passage saying "drei Monaten" is recognised as stating the passage's number."""
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1).lower()], text)
 
 
 def numbers(text: str) -> set[str]:
@@ -72,12 +104,36 @@ def numbers(text: str) -> set[str]:
     return out
 
 
+_UNIT_AFTER = re.compile(
+    r"\s?(?:%|€|EUR\b|Euro\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
+    r"|Stellen|Ziffern|SIM\w*|Karten|(?:working |business )?days?\b|weeks?\b|months?\b|years?\b|hours?\b"
+    r"|minutes?\b|digits\b|cards\b|cents?\b)",
+    re.IGNORECASE,
+)
+
+
+def unstated_numbers(question: str, passages: Sequence[str]) -> list[str]:
+    """Numbers the customer states that no passage contains ("Warum kostet der Anschluss 29,99 €?"
+    when the passages say 19,99 €), with their unit. A small model repeats a wrong figure from the
+    question as fact; the answer prompt points these out so that it corrects them instead."""
+    known: set[str] = set().union(*(numbers(p) for p in passages))
+    found: dict[str, None] = {}
+    for m in _NUMBER.finditer(question):
+        if numbers(m.group(0)) <= known:
+            continue
+        before = "€" if question[: m.start()].rstrip().endswith("€") else ""
+        unit = _UNIT_AFTER.match(question, m.end())
+        found.setdefault(before + m.group(0) + (unit.group(0) if unit else ""), None)
+    return list(found)
+
+
 def repair_citations(sentence: str, passages: list[str]) -> str:
     """Point a sentence's citation at the passage that actually states its numbers.
 
     Small models cite [1] out of habit. When the sentence states numbers that its cited passage does
     not contain but exactly one other passage contains all of them, the marker is moved there; the
-    sentence text is never changed. Sentences without numbers keep their markers."""
+    sentence text is never changed. Sentences without numbers keep their markers. When several
+    passages state all its numbers, the one sharing most words with the sentence wins."""
     cited = [int(n) for m in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", m.group(1))]
     cited = [n for n in cited if 1 <= n <= len(passages)]
     stated = quantities(MARKER.sub("", sentence))
@@ -86,9 +142,12 @@ def repair_citations(sentence: str, passages: list[str]) -> str:
     if all(stated <= quantities(passages[n - 1]) for n in cited):
         return sentence
     full = [i for i, p in enumerate(passages, 1) if stated <= quantities(p)]
-    if len(full) != 1:
+    if not full:
         return sentence
-    return _replace_markers(sentence, full[0])
+    # several passages state them (a German page and its English twin): the one sharing most words
+    words = set(_WORD.findall(MARKER.sub("", sentence).lower()))
+    best = max(full, key=lambda i: (len(words & set(_WORD.findall(passages[i - 1].lower()))), -i))
+    return _replace_markers(sentence, best)
 
 
 def _replace_markers(sentence: str, n: int) -> str:

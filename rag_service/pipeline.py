@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import prompts
-from .citations import MARKER, Renumberer, repair_citations, split_sentences
+from .citations import MARKER, Renumberer, repair_citations, split_sentences, unstated_numbers
 from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
@@ -96,6 +96,10 @@ OWN_PLAN = re.compile(
     r"\b(mein\w*|my)\s+(\w+\s+)?(tarif\w*|vertrag\w*|plan|contract|tariff|abo\w*|paket\w*|package|option)",
     re.IGNORECASE,
 )
+
+
+def _rewrite_request(conversation: str, follow_up: str) -> str:
+    return f"Conversation:\n{conversation}\nFollow-up: {follow_up}"
 
 
 def format_passages(passages: Sequence[Passage]) -> str:
@@ -315,18 +319,20 @@ class Pipeline:
         for turn in history[-4:]:
             who = "Customer" if turn.role == "user" else "Assistant"
             lines.append(f"{who}: {_strip_markers(turn.content)[:300].strip()}")
-        context = "\n".join(lines)
-        text = self._short_reply(
-            [
-                {"role": "system", "content": prompts.template("rewrite_system.txt").strip()},
-                {"role": "user", "content": f"{context}\nLast message: {question}\nStandalone question:"},
-            ],
-            max_tokens=60,
-        )
+        messages: list[Message] = [{"role": "system", "content": prompts.template("rewrite_system.txt").strip()}]
+        for example in prompts.rewrite_examples():
+            messages.append(
+                {"role": "user", "content": _rewrite_request(example["conversation"], example["follow_up"])}
+            )
+            messages.append({"role": "assistant", "content": example["standalone"]})
+        messages.append({"role": "user", "content": _rewrite_request("\n".join(lines), question)})
+        text = self._short_reply(messages, max_tokens=60)
         text = re.sub(r"^(standalone question|question|frage)\s*:\s*", "", text, flags=re.IGNORECASE).strip()
         limit = 2 * len(question) + max((len(t.content) for t in history if t.role == "user"), default=0) + 40
         if not text or NO_ANSWER in text or len(text) > limit or not _has_words(text):
             return None
+        if question.rstrip().endswith("?") and not text.endswith("?"):
+            return None  # the model answered instead of asking
         return text
 
     def _short_reply(self, messages: list[Message], max_tokens: int = 80) -> str:
@@ -373,8 +379,14 @@ class Pipeline:
             who = "Customer" if turn.role == "user" else "Assistant"
             lines.append(f"Earlier {who.lower()} message: {_strip_markers(turn.content)[:400]}")
         past = ("\n".join(lines) + "\n") if lines else ""
+        unstated = unstated_numbers(question, [p.chunk.text for p in passages])
+        check = (
+            prompts.template("premise_note.txt").format(figures=", ".join(f'"{u}"' for u in unstated))
+            if unstated
+            else ""
+        )
         user = prompts.template("answer_user.txt").format(
-            passages=format_passages(passages), history=past, question=question, language=language
+            passages=format_passages(passages), history=past, question=question, check=check, language=language
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import prompts
-from .citations import MARKER, quantities
+from .citations import MARKER, quantities, with_digits
 from .lexical import tokenize
 from .llm import Message, YesNo
 
@@ -88,7 +88,7 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
         if d not in digits and d.lstrip("0") not in digits:  # other spacing than the passage is fine
             problems.append(f"phone number {phone.strip()} not in the cited passage")
         text = text.replace(phone, " ")  # judged as a whole, not as digit groups
-    unknown = quantities(text) - quantities(source)
+    unknown = quantities(text) - quantities(source) - quantities(with_digits(source))
     if question and _NEGATION.search(text):  # "19,90 €, nicht 9,90 €": correcting the customer's number
         unknown -= quantities(question)
     missing = dict.fromkeys(q.lstrip("€%") for q in sorted(unknown))

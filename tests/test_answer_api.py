@@ -349,7 +349,7 @@ def test_follow_up_is_rewritten_into_a_standalone_question_before_searching(make
     body = client.post("/v1/answer", json={"question": "Und für Geschäftskunden?", "conversation_id": "c"}).json()
     rewrite, answer = gen.calls[1], gen.calls[2]
     assert "Customer: Wie lang ist die Kündigungsfrist für Privatkunden?" in rewrite[-1]["content"]
-    assert rewrite[-1]["content"].endswith("Last message: Und für Geschäftskunden?\nStandalone question:")
+    assert rewrite[-1]["content"].endswith("Follow-up: Und für Geschäftskunden?")
     prompt = answer[-1]["content"]
     assert "Question: Wie lang ist die Kündigungsfrist für Geschäftskunden?" in prompt
     assert "drei Monaten" in prompt.split("Question:")[0]  # the business article was found and shown
@@ -365,3 +365,14 @@ def test_an_unusable_rewrite_falls_back_to_the_conversation(make_client: Any) ->
     body = client.post("/v1/answer", json={"question": "Und wie lange läuft der?", "conversation_id": "c"}).json()
     assert "Question: Und wie lange läuft der?" in gen.calls[2][-1]["content"]
     assert body["action"] == "answer" and "24 Monate" in body["answer"]
+
+
+def test_a_figure_the_passages_do_not_state_is_pointed_out_to_the_model(make_client: Any) -> None:
+    client, gen = make_client("Der Anschlusspreis beträgt nicht 29,99 €, sondern 19,99 € [1].")
+    body = client.post(
+        "/v1/answer", json={"question": "Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"}
+    ).json()
+    assert 'Note: no passage says "29,99 €".' in gen.user_prompts[0]
+    assert body["action"] == "answer" and "19,99 €" in body["answer"]  # the correction passed the guard
+    client.post("/v1/answer", json={"question": "Was kostet der Anschluss für die Mobilfunk-Tarife?"})
+    assert "Note:" not in gen.user_prompts[1]

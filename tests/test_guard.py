@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from rag_service.citations import repair_citations
 from rag_service.verify import exact_problems
 
 Q = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
@@ -102,6 +103,8 @@ def test_streaming_sends_only_verified_sentences(make_client: Any) -> None:
         ("Der Tarif NordWind XL kostet 9,90 €.", "NordWind M: 9.90 EUR", "name"),
         ("Der Tarif NordWind M kostet 9.90 EUR.", "NordWind M: 9,90 €", None),
         ("Das Datenvolumen beträgt 10 %.", "Rabatt: 10 € pro Karte", "number"),
+        ("The notice period is 3 months.", "mit einer Frist von drei Monaten", None),  # number words count
+        ("The notice period is 4 months.", "mit einer Frist von drei Monaten", "number"),
     ],
 )
 def test_exact_checks(sentence: str, passage: str, problem: str | None) -> None:
@@ -122,3 +125,17 @@ def test_a_correction_may_repeat_the_questions_wrong_number(sentence: str, probl
     question = "Warum kostet NordWind M 9,90 € im Monat?"
     found = exact_problems(sentence, ["NordWind M: 19,90 € pro Monat"], question)
     assert (found == []) if problem is None else any(p.startswith(problem) for p in found), found
+
+
+def test_a_number_cited_from_the_wrong_passage_is_pointed_at_the_one_stating_it() -> None:
+    passages = [
+        "Tarife — Der einmalige Anschlusspreis beträgt 19,99 €.",
+        "Plans — A one-time connection fee of €19.99 applies.",
+        "Stand: 1. Oktober 2026. Alle Preise inklusive Mehrwertsteuer.",
+    ]
+    assert (
+        repair_citations("Der Anschlusspreis beträgt 19,99 € [3].", passages)
+        == "Der Anschlusspreis beträgt 19,99 € [1]."
+    )
+    assert repair_citations("The connection fee is €19.99 [3].", passages) == "The connection fee is €19.99 [2]."
+    assert repair_citations("Er kostet 5 € [3].", passages) == "Er kostet 5 € [3]."  # nowhere stated: left to the guard

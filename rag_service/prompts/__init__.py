@@ -33,3 +33,9 @@ def service_texts(language: str) -> ServiceTexts:
     """Texts in the customer's language; English for languages we have no texts for."""
     data = tomllib.loads(template("messages.toml"))
     return ServiceTexts(**data.get(language, data["en"]))
+
+
+@cache
+def rewrite_examples() -> list[dict[str, str]]:
+    """Worked examples for rewriting a follow-up into a standalone question."""
+    return list(tomllib.loads(template("rewrite_examples.toml"))["example"])
