@@ -124,7 +124,12 @@ _ACCOUNT_RE = _compile(_ACCOUNT)
 _GENERAL = re.compile(
     r"\b(if|what\s+happens|wenn|falls|was\s+passiert|how\s+(do|can|to|should)\b|where\s+can\s+i|can\s+i|could\s+i"
     r"|is\s+it\s+possible|wie\s+(kann|muss|soll|lade|ändere|aktiviere|kündige|richte|finde|bekomme|sehe)\s+ich"
-    r"|wie\s+\w+\s+ich|wo\s+(kann|finde)\s+ich|kann\s+ich|ist\s+es\s+möglich|gibt\s+es)\b",
+    r"|wie\s+\w+\s+ich|wo\s+(kann|finde)\s+ich|kann\s+ich|ist\s+es\s+möglich|gibt\s+es"
+    # rules and prices, even when said about "my" contract: "Why do you keep my data 10 years?" (but
+    # "Why was my SIM blocked?", "prüfen, warum mein Vertrag gesperrt wurde" are about one account)
+    r"|(why|warum|wieso|weshalb)(?!\s+((was|were|is|are|has|have|did|wurde|wurden|ist|sind|hat|haben)\s+)?(my|our|mein|unser)\w*)"
+    r"|since|how\s+(long|much|many|fast|quickly|soon)|wie\s+(lange|viel|schnell|oft|früh)"
+    r"|what\s+(does|do|is|are)|was\s+(kostet|kosten|passiert))\b",
     re.IGNORECASE,
 )
 

@@ -54,22 +54,27 @@ def main() -> None:
     parser.add_argument(
         "--negatives",
         type=Path,
-        default=ROOT / "eval" / "datasets" / "kb_docs_eval.jsonl",
-        help="Questions of an answer eval set; those of its dev split that are not handoffs are negatives.",
+        action="append",
+        help="Questions of an answer eval set; those of its dev split that are not handoffs are negatives "
+        "(repeatable; default: kb_docs_eval.jsonl and kb_docs_hard.jsonl — policy questions that say "
+        '"my contract" or "why do you charge" without being about one account).',
     )
     args = parser.parse_args()
+    negatives = args.negatives or [ROOT / "eval" / "datasets" / n for n in ("kb_docs_eval.jsonl", "kb_docs_hard.jsonl")]
     rows = [json.loads(line) for line in args.dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for line in args.negatives.read_text(encoding="utf-8").splitlines():
-        q = json.loads(line)
-        if q.get("split") == "dev" and q["type"] != "handoff":
-            rows.append({"text": q["question"], **dict.fromkeys(LABELS, False)})
+    for path in negatives:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            q = json.loads(line)
+            if q.get("split") == "dev" and q["type"] != "handoff":
+                rows.append({"text": q["question"], **dict.fromkeys(LABELS, False)})
     settings = load_settings()
     embedder = build_embedder(settings)
     x = np.array(embedder.embed_batch([r["text"] for r in rows], kind="query"))
     model: dict[str, object] = {
         "embedder": embedder.name,
         "dim": embedder.dim,
-        "trained_on": f"{args.dataset.name} + dev negatives of {args.negatives.name} ({len(rows)} messages)",
+        "trained_on": f"{args.dataset.name} + dev negatives of {', '.join(p.name for p in negatives)} "
+        f"({len(rows)} messages)",
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "labels": {},
     }

@@ -35,6 +35,9 @@ HELP_CENTER = [  # questions about the rules, not about one account, and calm
     "Wie kann ich meinen Vertrag kündigen?",
     "How much does it cost if I lose my SIM card?",
     "Can a person under 18 sign a contract?",
+    "Why do you keep my customer account data for 10 years after my contract ends?",  # a rule, said wrongly
+    "Warum berechnet NordWind mir 6,82 € dafür, dass ich meine Rufnummer zu euch mitnehme?",
+    "Wie schnell bekomme ich mein Geld zurück?",
 ]
 
 
