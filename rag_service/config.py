@@ -130,6 +130,11 @@ class Settings(BaseSettings):
         5, ge=0, le=20, description="Retries of a failed webhook delivery, backoff 1, 2, 4… s."
     )
     max_queue: int = Field(4, ge=0, le=256, description="Requests that may wait for the model; more get HTTP 429.")
+    premise_check: bool = Field(
+        True,
+        description='When the question states a figure no retrieved passage contains ("warum kostet der Anschluss '
+        '29,99 €?"), ask the model the neutral question and say first that the help articles do not state it.',
+    )
     query_rewrite: bool = Field(
         True,
         description='Rewrite a follow-up message ("und für Geschäftskunden?") into a standalone question with the '

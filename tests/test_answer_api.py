@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from typing import Any
@@ -367,12 +368,40 @@ def test_an_unusable_rewrite_falls_back_to_the_conversation(make_client: Any) ->
     assert body["action"] == "answer" and "24 Monate" in body["answer"]
 
 
-def test_a_figure_the_passages_do_not_state_is_pointed_out_to_the_model(make_client: Any) -> None:
-    client, gen = make_client("Der Anschlusspreis beträgt nicht 29,99 €, sondern 19,99 € [1].")
-    body = client.post(
-        "/v1/answer", json={"question": "Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"}
-    ).json()
-    assert 'Note: no passage says "29,99 €".' in gen.user_prompts[0]
-    assert body["action"] == "answer" and "19,99 €" in body["answer"]  # the correction passed the guard
+def test_a_false_premise_is_asked_neutrally_and_flagged(make_client: Any) -> None:
+    question = "Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"
+    client, gen = make_client(
+        "Wie hoch ist der Anschlusspreis für die Mobilfunk-Tarife?",
+        "Der einmalige Anschlusspreis beträgt 19,99 € [1].",
+        premise_check=True,
+    )
+    body = client.post("/v1/answer", json={"question": question}).json()
+    neutral, answer = gen.calls
+    assert neutral[-1]["content"] == f"Question: {question}\nFigure: 29,99 €\nWrite the neutral question in German."
+    assert "Question: Wie hoch ist der Anschlusspreis für die Mobilfunk-Tarife?" in answer[-1]["content"]
+    assert body["action"] == "answer"
+    note = "In unseren Hilfeartikeln steht nicht „29,99 €“."
+    assert body["answer"] == f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1]."
+    assert body["citations"][0]["doc_id"] == "tarife-mobilfunk.md"
+    stream_client, _ = make_client(
+        "Wie hoch ist der Anschlusspreis für die Mobilfunk-Tarife?",
+        "Der einmalige Anschlusspreis beträgt 19,99 € [1].",
+        premise_check=True,
+    )
+    messages = [{"role": "user", "content": question}]
+    with stream_client.stream("POST", "/v1/chat/completions", json={"messages": messages, "stream": True}) as r:
+        events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    streamed = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
+    assert streamed.endswith(body["answer"])  # after the AI disclosure: the same text, note first
+
+
+def test_a_neutral_question_that_keeps_the_figure_is_not_used(make_client: Any) -> None:
+    client, gen = make_client(
+        "Warum kostet der Anschluss 29,99 €?", "Der einmalige Anschlusspreis beträgt 19,99 € [1].", premise_check=True
+    )
+    question = "Warum kostet der Anschluss für Mobilfunk-Tarife 29,99 €?"
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert "Question: Warum kostet der Anschluss für Mobilfunk-Tarife 29,99 €?" in gen.calls[1][-1]["content"]
+    assert body["answer"] == "Der einmalige Anschlusspreis beträgt 19,99 € [1]."  # no note without the neutral ask
     client.post("/v1/answer", json={"question": "Was kostet der Anschluss für die Mobilfunk-Tarife?"})
-    assert "Note:" not in gen.user_prompts[1]
+    assert len(gen.calls) == 3  # no figure of its own: no rewrite call

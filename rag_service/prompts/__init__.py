@@ -21,6 +21,7 @@ class ServiceTexts:
     closing: str
     no_kb: str
     check_account: str
+    premise: str  # "{figures}": what the customer assumed that no help article states
 
 
 @cache
@@ -36,6 +37,7 @@ def service_texts(language: str) -> ServiceTexts:
 
 
 @cache
-def rewrite_examples() -> list[dict[str, str]]:
-    """Worked examples for rewriting a follow-up into a standalone question."""
-    return list(tomllib.loads(template("rewrite_examples.toml"))["example"])
+def rewrite_examples(kind: str = "example") -> list[dict[str, str]]:
+    """Worked examples for a rewrite: ``example`` (a follow-up made standalone) or ``neutral`` (a
+    question that assumed a wrong figure, asked neutrally)."""
+    return list(tomllib.loads(template("rewrite_examples.toml"))[kind])
