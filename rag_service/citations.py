@@ -115,7 +115,7 @@ _UNIT_AFTER = re.compile(
 def unstated_numbers(question: str, passages: Sequence[str]) -> list[str]:
     """Numbers the customer states that no passage contains ("Warum kostet der Anschluss 29,99 €?"
     when the passages say 19,99 €), with their unit. A small model repeats a wrong figure from the
-    question as fact; the answer prompt points these out so that it corrects them instead."""
+    question as fact, so the pipeline asks it the neutral question and names these in a note."""
     known: set[str] = set().union(*(numbers(p) for p in passages))
     found: dict[str, None] = {}
     for m in _NUMBER.finditer(question):
