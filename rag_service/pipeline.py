@@ -250,7 +250,9 @@ class Pipeline:
             t0 = time.perf_counter()
             standalone = self._standalone(question, history)
             result.timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
-        if standalone:  # "und für Geschäftskunden?" → "Wie lang ist die Kündigungsfrist für Geschäftskunden?"
+        # "und für Geschäftskunden?" → "Wie lang ist die Kündigungsfrist für Geschäftskunden?"; the
+        # standalone question then needs no earlier turns in the answer prompt (the model copied them)
+        if standalone:
             question, queries = standalone, [standalone]
         else:
             queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
@@ -271,13 +273,15 @@ class Pipeline:
         unstated = unstated_numbers(question, [p.chunk.text for p in passages]) if self.settings.premise_check else []
         neutral = self._neutral(question, unstated, result.language) if unstated else None
         if neutral is None:
-            yield from self._generate(result, question, history, passages, texts, plan)
+            prompt = self.messages(question, [] if standalone else history, passages, texts.language, plan)
+            yield from self._generate(result, question, history, passages, texts, plan, messages=prompt)
             return
         # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked the
         # neutral question, and the answer first says that the help articles do not state the figure
         quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unstated)
         note = pending = texts.premise.format(figures=quoted)
-        for event in self._generate(result, neutral, history, passages, texts, plan):
+        prompt = self.messages(neutral, [] if standalone else history, passages, texts.language, plan)
+        for event in self._generate(result, neutral, history, passages, texts, plan, messages=prompt):
             if isinstance(event, TextDelta) and pending and result.action == "answer":
                 event, pending = TextDelta(f"{pending} {event.text}"), ""
             yield event

@@ -354,6 +354,7 @@ def test_follow_up_is_rewritten_into_a_standalone_question_before_searching(make
     prompt = answer[-1]["content"]
     assert "Question: Wie lang ist die Kündigungsfrist für Geschäftskunden?" in prompt
     assert "drei Monaten" in prompt.split("Question:")[0]  # the business article was found and shown
+    assert "Earlier customer message" not in prompt  # the standalone question needs no history
     assert body["action"] == "answer" and body["timings"]["rewrite_ms"] >= 0
     assert "Geschäftskunden" in body["citations"][0]["title"]
 
