@@ -123,23 +123,16 @@ class HttpTarget:
             message = r.json().get("error", {}).get("message", r.text[:200]) if r.content else ""
             return {"error": f"HTTP {r.status_code}: {message}", "action": "error", "answer": "", "total_ms": total}
         body = r.json()
-        if question.history:
+        if question.history:  # the chat response in the answer API's shape
             rag = body.get("rag") or {}
-            citations = body.get("citations") or []
-            return {
+            body = {
                 "action": rag.get("action", "answer"),
                 "reason": rag.get("reason"),
                 "answer": body["choices"][0]["message"]["content"],
-                "language": rag.get("language") or question.language,
-                "citations": [{"n": c["n"], "doc_id": c["doc_id"], "text": c["text"]} for c in citations],
-                "retrieved_doc_ids": [c["doc_id"] for c in citations],
-                "contexts": [c["text"] for c in citations],
-                "first_text_ms": None,
-                "verification_ms": None,
+                "language": question.language,
+                "citations": body.get("citations") or [],
+                "timings": {},
                 "grounding": rag.get("grounding") or [],
-                "total_ms": total,
-                "prompt_tokens": None,
-                "completion_tokens": None,
             }
         return {
             "action": body["action"],
