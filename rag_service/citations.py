@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .lexical import tokenize
+
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # an end is only certain once the next sentence has begun: markers may still follow the full stop
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+)(?=[^\s\[])")
@@ -63,7 +65,6 @@ def split_sentences(buffer: str) -> tuple[list[str], str]:
 
 # ---------------------------------------------------------------- citation repair
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 _NUMBER_WORDS = {
@@ -145,8 +146,8 @@ def repair_citations(sentence: str, passages: list[str]) -> str:
     if not full:
         return sentence
     # several passages state them (a German page and its English twin): the one sharing most words
-    words = set(_WORD.findall(MARKER.sub("", sentence).lower()))
-    best = max(full, key=lambda i: (len(words & set(_WORD.findall(passages[i - 1].lower()))), -i))
+    words = set(tokenize(MARKER.sub("", sentence)))  # as the guard's ``attribute`` compares them
+    best = max(full, key=lambda i: (len(words & set(tokenize(passages[i - 1]))), -i))
     return _replace_markers(sentence, best)
 
 
