@@ -272,20 +272,19 @@ class Pipeline:
             return
         unstated = unstated_numbers(question, [p.chunk.text for p in passages]) if self.settings.premise_check else []
         neutral = self._neutral(question, unstated, result.language) if unstated else None
-        if neutral is None:
-            prompt = self.messages(question, [] if standalone else history, passages, texts.language, plan)
-            yield from self._generate(result, question, history, passages, texts, plan, messages=prompt)
-            return
         # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked the
         # neutral question, and the answer first says that the help articles do not state the figure
-        quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unstated)
-        note = pending = texts.premise.format(figures=quoted)
-        prompt = self.messages(neutral, [] if standalone else history, passages, texts.language, plan)
-        for event in self._generate(result, neutral, history, passages, texts, plan, messages=prompt):
+        asked = neutral or question
+        note = pending = ""
+        if neutral:
+            quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unstated)
+            note = pending = texts.premise.format(figures=quoted)
+        prompt = self.messages(asked, [] if standalone else history, passages, texts.language, plan)
+        for event in self._generate(result, asked, history, passages, texts, plan, messages=prompt):
             if isinstance(event, TextDelta) and pending and result.action == "answer":
                 event, pending = TextDelta(f"{pending} {event.text}"), ""
             yield event
-        if result.action == "answer" and not pending:
+        if note and not pending and result.action == "answer":
             result.answer = f"{note} {result.answer}"
 
     def compose(
@@ -341,15 +340,10 @@ class Pipeline:
         for turn in history[-4:]:
             who = "Customer" if turn.role == "user" else "Assistant"
             lines.append(f"{who}: {_strip_markers(turn.content)[:300].strip()}")
-        messages: list[Message] = [{"role": "system", "content": prompts.template("rewrite_system.txt").strip()}]
-        for example in prompts.rewrite_examples():
-            messages.append(
-                {"role": "user", "content": _rewrite_request(example["conversation"], example["follow_up"])}
-            )
-            messages.append({"role": "assistant", "content": example["standalone"]})
-        messages.append({"role": "user", "content": _rewrite_request("\n".join(lines), question)})
-        text = self._short_reply(messages, max_tokens=60)
-        text = re.sub(r"^(standalone question|question|frage)\s*:\s*", "", text, flags=re.IGNORECASE).strip()
+        examples = [
+            (_rewrite_request(e["conversation"], e["follow_up"]), e["standalone"]) for e in prompts.rewrite_examples()
+        ]
+        text = self._rewrite("rewrite_system.txt", examples, _rewrite_request("\n".join(lines), question))
         limit = 2 * len(question) + max((len(t.content) for t in history if t.role == "user"), default=0) + 40
         if not text or NO_ANSWER in text or len(text) > limit or not _has_words(text):
             return None
@@ -361,15 +355,12 @@ class Pipeline:
         """``question`` asked without assuming ``figures`` (numbers no passage states): a 1.5B model
         told to correct a false premise repeats it or gives up (measured: 2 of 20 corrected), but it
         answers the neutral question. None when the model returns nothing usable."""
-        messages: list[Message] = [{"role": "system", "content": prompts.template("neutral_system.txt").strip()}]
-        for example in prompts.rewrite_examples("neutral"):
-            ask = _neutral_request(example["question"], example["figure"], example["language"])
-            messages.append({"role": "user", "content": ask})
-            messages.append({"role": "assistant", "content": example["neutral"]})
+        examples = [
+            (_neutral_request(e["question"], e["figure"], e["language"]), e["neutral"])
+            for e in prompts.rewrite_examples("neutral")
+        ]
         ask = _neutral_request(question, ", ".join(figures), prompts.service_texts(language).language)
-        messages.append({"role": "user", "content": ask})
-        text = self._short_reply(messages, max_tokens=60)
-        text = re.sub(r"^(question|frage)\s*:\s*", "", text, flags=re.IGNORECASE).strip()
+        text = self._rewrite("neutral_system.txt", examples, ask)
         if not _has_words(text) or NO_ANSWER in text or len(text) > 2 * len(question) + 40:
             return None
         if any(numbers(f) <= numbers(text) for f in figures):
@@ -377,6 +368,16 @@ class Pipeline:
         if detect_language(text, default=language) != language:
             return None  # the model translated it: the answer would follow its language
         return text
+
+    def _rewrite(self, system: str, examples: Sequence[tuple[str, str]], ask: str) -> str:
+        """A question rewritten by the model after worked examples given as chat turns (a fixed prefix,
+        so it stays in the KV cache), without a "Question:" label it may echo."""
+        messages: list[Message] = [{"role": "system", "content": prompts.template(system).strip()}]
+        for request, reply in examples:
+            messages += [{"role": "user", "content": request}, {"role": "assistant", "content": reply}]
+        messages.append({"role": "user", "content": ask})
+        text = self._short_reply(messages, max_tokens=60)
+        return re.sub(r"^(standalone question|question|frage)\s*:\s*", "", text, flags=re.IGNORECASE).strip()
 
     def _short_reply(self, messages: list[Message], max_tokens: int = 80) -> str:
         """A short, greedy side call on the generator (translation, rewriting), as one line."""
