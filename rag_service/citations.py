@@ -113,19 +113,32 @@ _UNIT_AFTER = re.compile(
 )
 
 
-def unstated_numbers(question: str, passages: Sequence[str]) -> list[str]:
-    """Numbers the customer states that no passage contains ("Warum kostet der Anschluss 29,99 €?"
-    when the passages say 19,99 €), with their unit. A small model repeats a wrong figure from the
-    question as fact, so the pipeline asks it the neutral question and names these in a note."""
-    known: set[str] = set().union(*(numbers(p) for p in passages))
+def figures(question: str) -> list[str]:
+    """The figures a customer states, each with its unit as written ("29,99 €", "€25", "drei Monate").
+    A number word counts only before a unit ("einen Vertrag" is an article, "drei Monate" a figure),
+    a number glued to letters only with one ("5GB", not the product "Home Box 5G")."""
     found: dict[str, None] = {}
-    for m in _NUMBER.finditer(question):
-        if numbers(m.group(0)) <= known:
-            continue
-        before = "€" if question[: m.start()].rstrip().endswith("€") else ""
+    spans = [(m, False) for m in _NUMBER.finditer(question)] + [(m, True) for m in _NUMBER_WORD.finditer(question)]
+    for m, word in sorted(spans, key=lambda s: s[0].start()):
         unit = _UNIT_AFTER.match(question, m.end())
+        glued = question[m.end() : m.end() + 1].isalpha() or question[max(m.start() - 1, 0) : m.start()].isalpha()
+        if not unit and (word or glued):
+            continue  # an article ("einen Vertrag") or part of a name ("Home Box 5G")
+        before = "€" if question[: m.start()].rstrip().endswith("€") else ""
         found.setdefault(before + m.group(0) + (unit.group(0) if unit else ""), None)
     return list(found)
+
+
+def restates(text: str, figure: str) -> bool:
+    """Whether ``text`` states the number of ``figure`` (in digits or as a number word)."""
+    return numbers(with_digits(figure)) <= numbers(with_digits(text))
+
+
+def unstated_numbers(question: str, passages: Sequence[str]) -> list[str]:
+    """Figures the customer states that no passage contains ("Warum kostet der Anschluss 29,99 €?"
+    when the passages say 19,99 €). A small model repeats a wrong figure from the question as fact,
+    so the pipeline asks it the neutral question and names these in a note."""
+    return [f for f in figures(question) if not any(restates(p, f) for p in passages)]
 
 
 def repair_citations(sentence: str, passages: list[str]) -> str:

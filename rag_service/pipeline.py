@@ -16,12 +16,22 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Generator as Generator_
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import prompts
-from .citations import MARKER, Renumberer, numbers, repair_citations, split_sentences, unstated_numbers
+from .citations import (
+    MARKER,
+    Renumberer,
+    figures,
+    numbers,
+    repair_citations,
+    restates,
+    split_sentences,
+    unstated_numbers,
+)
 from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
@@ -271,21 +281,66 @@ class Pipeline:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
         unstated = unstated_numbers(question, [p.chunk.text for p in passages]) if self.settings.premise_check else []
-        neutral = self._neutral(question, unstated, result.language) if unstated else None
+        neutral = self._timed_neutral(result, question, unstated) if unstated else None
         # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked the
-        # neutral question, and the answer first says that the help articles do not state the figure
-        asked = neutral or question
-        note = pending = ""
+        # neutral question, and the answer first says that the help articles do not confirm the figure
+        earlier = [] if standalone else history  # the turns the answer prompt shows
         if neutral:
-            quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unstated)
+            yield from self._attempt(result, neutral, history, earlier, passages, texts, plan, unstated)
+            return
+        failure = yield from self._attempt(
+            result, question, history, earlier, passages, texts, plan, [], fallback=False
+        )
+        if failure is None:
+            return
+        # the model repeated a figure of the question and the guard removed it ("Automatic top-up adds
+        # €25" when the passage says €15; the figure is on the page, for vouchers): ask neutrally once
+        repeated = [f for f in figures(question) if any(restates(d, f) for d in result.dropped)]
+        if failure == "unsupported_answer" and repeated and self.settings.premise_check:
+            neutral = self._timed_neutral(result, question, repeated)
+            if neutral:
+                result.grounding.clear()
+                yield from self._attempt(result, neutral, history, earlier, passages, texts, plan, repeated)
+                return
+        yield from self._fail(result, failure, texts, history)
+
+    def _attempt(
+        self,
+        result: AnswerResult,
+        question: str,
+        history: Sequence[Turn],
+        earlier: Sequence[Turn],
+        passages: Sequence[Passage],
+        texts: prompts.ServiceTexts,
+        plan: str | None,
+        unconfirmed: Sequence[str],
+        *,
+        fallback: bool = True,
+    ) -> Generator_[Event, None, str | None]:
+        """One answer to ``question``; a note naming the ``unconfirmed`` figures of the customer's
+        question goes first, on the first sent text. Returns the reason it failed when ``fallback``
+        is off and nothing passed (the caller decides), else None."""
+        note = pending = ""
+        if unconfirmed:
+            quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unconfirmed)
             note = pending = texts.premise.format(figures=quoted)
-        prompt = self.messages(asked, [] if standalone else history, passages, texts.language, plan)
-        for event in self._generate(result, asked, history, passages, texts, plan, messages=prompt):
-            if isinstance(event, TextDelta) and pending and result.action == "answer":
-                event, pending = TextDelta(f"{pending} {event.text}"), ""
-            yield event
+        prompt = self.messages(question, earlier, passages, texts.language, plan)
+        events = self._generate(result, question, history, passages, texts, plan, messages=prompt, fallback=fallback)
+        try:
+            while True:
+                try:
+                    event = next(events)
+                except StopIteration as stop:
+                    failure: str | None = stop.value
+                    break
+                if isinstance(event, TextDelta) and pending and result.action == "answer":
+                    event, pending = TextDelta(f"{pending} {event.text}"), ""
+                yield event
+        finally:
+            events.close()
         if note and not pending and result.action == "answer":
             result.answer = f"{note} {result.answer}"
+        return failure
 
     def compose(
         self,
@@ -351,6 +406,14 @@ class Pipeline:
             return None  # the model answered instead of asking
         return text
 
+    def _timed_neutral(self, result: AnswerResult, question: str, figures: Sequence[str]) -> str | None:
+        t0 = time.perf_counter()
+        try:
+            return self._neutral(question, figures, result.language)
+        finally:
+            elapsed = (time.perf_counter() - t0) * 1000
+            result.timings["rewrite_ms"] = result.timings.get("rewrite_ms", 0.0) + elapsed
+
     def _neutral(self, question: str, figures: Sequence[str], language: str) -> str | None:
         """``question`` asked without assuming ``figures`` (numbers no passage states): a 1.5B model
         told to correct a false premise repeats it or gives up (measured: 2 of 20 corrected), but it
@@ -403,6 +466,16 @@ class Pipeline:
         else:
             yield from self._fixed(result, "refuse", reason, texts.refuse)
 
+    def _fail(
+        self, result: AnswerResult, failure: str, texts: prompts.ServiceTexts, history: Sequence[Turn]
+    ) -> Iterator[Event]:
+        """What the customer gets when no answer passed: a refusal, or a person when the model's
+        answer failed the guard and the operator chose handoffs for that."""
+        if failure == "unsupported_answer" and self.settings.guard_failure_action == "handoff":
+            yield from self._fixed(result, "handoff", "low_confidence", texts.handoff)
+        else:
+            yield from self._refuse(result, failure, texts, history)
+
     def _fixed(self, result: AnswerResult, action: Action, reason: str, text: str) -> Iterator[Event]:
         result.action, result.reason, result.answer = action, reason, text
         yield TextDelta(text)
@@ -437,8 +510,10 @@ class Pipeline:
         texts: prompts.ServiceTexts,
         plan: str | None = None,
         messages: list[Message] | None = None,
-    ) -> Iterator[Event]:
-        """Generate, guard, cite; ``messages`` replaces the answer prompt (agent drafts)."""
+        fallback: bool = True,
+    ) -> Generator_[Event, None, str | None]:
+        """Generate, guard, cite; ``messages`` replaces the answer prompt (agent drafts). When nothing
+        passed: the refusal (or handoff) with ``fallback``, else no event and the reason returned."""
         usage = Usage()
         gen_started = time.perf_counter()
         sources = [p.chunk.text for p in passages]
@@ -478,13 +553,11 @@ class Pipeline:
         if self.verifier is not None and not no_answer:
             yield from self._verified(result, question, sentences, sources, renumber, emitted)
         if not emitted:
-            if no_answer or not sentences:
-                yield from self._refuse(result, "not_in_knowledge_base", texts, history)
-            elif self.settings.guard_failure_action == "handoff":
-                yield from self._fixed(result, "handoff", "low_confidence", texts.handoff)
-            else:
-                yield from self._refuse(result, "unsupported_answer", texts, history)
-            return
+            failure = "not_in_knowledge_base" if no_answer or not sentences else "unsupported_answer"
+            if not fallback:
+                return failure
+            yield from self._fail(result, failure, texts, history)
+            return None
         result.answer = " ".join(emitted)
         result.citations = [
             Citation(
@@ -498,6 +571,7 @@ class Pipeline:
             )
             for i, p in enumerate(renumber.order, 1)
         ]
+        return None
 
     def _verified(
         self,

@@ -64,6 +64,18 @@ def states_facts(text: str) -> bool:
     return not bare.endswith("?") and (len(bare.split()) >= 3 or bool(re.search(r"\d", bare)))
 
 
+def echoes(sentence: str, question: str) -> bool:
+    """The customer's own question (or its tag "..., right?") repeated back: a small model opens with
+    it, and read as the assistant's words it asserts the customer's premise ("The eSIM switch is free,
+    right?"). It states nothing the guard could check, so it would pass as a question back."""
+    bare = MARKER.sub("", sentence).strip()
+    words = tokenize(bare)
+    if not bare.endswith("?") or len(words) < 3:
+        return False
+    asked = set(tokenize(question))
+    return sum(w in asked for w in words) >= 0.8 * len(words)
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -160,6 +172,8 @@ class Verifier:
     ) -> SentenceCheck:
         """One sentence as the model wrote it (its [n] markers), against the passages of the prompt."""
         cited = tuple(n for n in cited_numbers(sentence) if 1 <= n <= len(passages))
+        if echoes(sentence, question):
+            return SentenceCheck(sentence, cited, False, ("repeats the customer's question",), factual=False)
         if not states_facts(sentence):
             return SentenceCheck(sentence, cited, True, factual=False)
         if not cited:

@@ -381,7 +381,7 @@ def test_a_false_premise_is_asked_neutrally_and_flagged(make_client: Any) -> Non
     assert neutral[-1]["content"] == f"Question: {question}\nFigure: 29,99 €\nWrite the neutral question in German."
     assert "Question: Wie hoch ist der Anschlusspreis für die Mobilfunk-Tarife?" in answer[-1]["content"]
     assert body["action"] == "answer"
-    note = "In unseren Hilfeartikeln steht nicht „29,99 €“."
+    note = "Unsere Hilfeartikel bestätigen „29,99 €“ nicht."
     assert body["answer"] == f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1]."
     assert body["citations"][0]["doc_id"] == "tarife-mobilfunk.md"
     stream_client, _ = make_client(
@@ -394,6 +394,34 @@ def test_a_false_premise_is_asked_neutrally_and_flagged(make_client: Any) -> Non
         events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
     streamed = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
     assert streamed.endswith(body["answer"])  # after the AI disclosure: the same text, note first
+
+
+def test_a_repeated_figure_the_guard_removed_is_asked_neutrally_once_more(make_client: Any) -> None:
+    # 9,90 € is on the page (NordWind S), so the figure is not "unstated"; the model repeats it for M
+    client, gen = make_client(
+        "NordWind M kostet 9,90 € im Monat [1].",
+        "Was kostet NordWind M im Monat?",
+        "NordWind M kostet 19,90 € pro Monat [1].",
+        premise_check=True,
+    )
+    gen.support = lambda prompt: 0.0 if "Claim: NordWind M kostet 9,90" in prompt else 1.0
+    body = client.post("/v1/answer", json={"question": "Warum kostet NordWind M nur 9,90 € im Monat?"}).json()
+    first, neutral, again = gen.calls
+    assert "Question: Warum kostet NordWind M nur 9,90 € im Monat?" in first[-1]["content"]
+    assert "Figure: 9,90 €" in neutral[-1]["content"]
+    assert "Question: Was kostet NordWind M im Monat?" in again[-1]["content"]
+    assert body["action"] == "answer"
+    assert body["answer"] == "Unsere Hilfeartikel bestätigen „9,90 €“ nicht. NordWind M kostet 19,90 € pro Monat [1]."
+    assert [g["status"] for g in body["grounding"]] == ["verified"]  # the second answer's verdicts only
+    assert body["timings"]["rewrite_ms"] >= 0
+
+
+def test_an_unsupported_answer_without_the_customers_figure_is_refused_at_once(make_client: Any) -> None:
+    client, gen = make_client("Senioren erhalten einen Rabatt [1].", "Was kostet NordWind M?", premise_check=True)
+    gen.support = lambda prompt: 0.0
+    body = client.post("/v1/answer", json={"question": "Was kostet NordWind M für 24 Monate?"}).json()
+    assert body["action"] == "refuse" and body["reason"] == "unsupported_answer"
+    assert len(gen.calls) == 1  # the removed sentence did not repeat "24 Monate": no neutral retry
 
 
 def test_a_neutral_question_that_keeps_the_figure_is_not_used(make_client: Any) -> None:

@@ -139,3 +139,21 @@ def test_a_number_cited_from_the_wrong_passage_is_pointed_at_the_one_stating_it(
     )
     assert repair_citations("The connection fee is €19.99 [3].", passages) == "The connection fee is €19.99 [2]."
     assert repair_citations("Er kostet 5 € [3].", passages) == "Er kostet 5 € [3]."  # nowhere stated: left to the guard
+
+
+def test_the_customers_question_repeated_back_is_not_sent(make_client: Any) -> None:
+    question = "The eSIM switch is free, right? How do I order it?"
+    reply = "The eSIM switch is free, right? Switching from a physical SIM card to an eSIM costs 4.99 EUR."
+    client, _ = make_client(reply)
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["action"] == "answer"
+    assert body["answer"].startswith("Switching from a physical SIM card to an eSIM costs 4.99 EUR [1]")
+    assert body["grounding"][0]["status"] == "removed"
+    assert body["grounding"][0]["problems"] == ["repeats the customer's question"]
+
+
+def test_a_question_back_is_still_sent(make_client: Any) -> None:
+    reply = "Do you mean the private or the business contract? NordWind M kostet 19,90 € pro Monat [1]."
+    client, _ = make_client(reply)
+    body = client.post("/v1/answer", json=Q).json()
+    assert body["answer"] == reply
