@@ -133,7 +133,13 @@ class Settings(BaseSettings):
     premise_check: bool = Field(
         True,
         description='When the question states a figure no retrieved passage contains ("warum kostet der Anschluss '
-        '29,99 €?"), ask the model the neutral question and say first that the help articles do not state it.',
+        '29,99 €?"), ask the model the neutral question and say first that the help articles do not confirm it.',
+    )
+    variant_answers: bool = Field(
+        True,
+        description="When the answer comes from an article for one customer segment and the variant for another "
+        "(private/business, prepaid/contract: rag_service/prompts/segments.toml) was retrieved too, and the "
+        "question names no segment, add the variant's answer, labelled (a second short generation, only then).",
     )
     query_rewrite: bool = Field(
         True,

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Generator as Generator_
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from . import prompts
@@ -41,6 +41,7 @@ from .language import SUPPORTED, detect_language
 from .llm import Generator, Message, Usage
 from .retrieval import Passage, Retriever
 from .support import HandoffNotifier, SupportStore, handoff_summary
+from .variants import differs, is_variant
 from .verify import SentenceCheck, Verifier
 
 Action = Literal["answer", "refuse", "handoff"]
@@ -287,11 +288,13 @@ class Pipeline:
         earlier = [] if standalone else history  # the turns the answer prompt shows
         if neutral:
             yield from self._attempt(result, neutral, history, earlier, passages, texts, plan, unstated)
+            yield from self._variants(result, neutral, passages, texts, plan)
             return
         failure = yield from self._attempt(
             result, question, history, earlier, passages, texts, plan, [], fallback=False
         )
         if failure is None:
+            yield from self._variants(result, question, passages, texts, plan)
             return
         # the model repeated a figure of the question and the guard removed it ("Automatic top-up adds
         # €25" when the passage says €15; the figure is on the page, for vouchers): ask neutrally once
@@ -301,8 +304,72 @@ class Pipeline:
             if neutral:
                 result.grounding.clear()
                 yield from self._attempt(result, neutral, history, earlier, passages, texts, plan, repeated)
+                yield from self._variants(result, neutral, passages, texts, plan)
                 return
         yield from self._fail(result, failure, texts, history)
+
+    def _variants(
+        self,
+        result: AnswerResult,
+        question: str,
+        passages: Sequence[Passage],
+        texts: prompts.ServiceTexts,
+        plan: str | None,
+    ) -> Iterator[Event]:
+        """After an answer from "Kündigung für Privatkunden", the answer from "Kündigung für
+        Geschäftskunden" when that article was retrieved too, the question names neither segment and
+        the two answers differ: the model, given both, answers from one and never says which. Each
+        variant is a separate guarded generation over its own passages only."""
+        if result.action != "answer" or not self.settings.variant_answers:
+            return
+        cited = {c.doc_id for c in result.citations}
+        mine = {c.title for c in result.citations}
+        titles = [d.title for d in self.retriever.store.documents()]
+        others: dict[str, list[Passage]] = {}
+        for p in passages:
+            if p.chunk.doc_id not in cited and any(is_variant(t, p.chunk.title, question, titles) for t in mine):
+                others.setdefault(p.chunk.doc_id, []).append(p)
+        started = time.perf_counter()
+        for own in others.values():
+            variant = AnswerResult(
+                id=result.id,
+                conversation_id="",
+                action="answer",
+                reason=None,
+                answer="",
+                language=result.language,
+                citations=[],
+            )
+            prompt = self.messages(question, [], own, texts.language, plan)
+            for _ in self._generate(variant, question, [], own, texts, plan, messages=prompt, fallback=False):
+                pass
+            result.dropped += variant.dropped
+            if not variant.answer or not differs(result.answer, variant.answer):
+                continue
+            text = f"{texts.variant.format(title=own[0].chunk.title)} {self._merge(result, variant)}"
+            result.answer = f"{result.answer} {text}"
+            yield TextDelta(f" {text}")
+        if others:
+            result.timings["variant_ms"] = (time.perf_counter() - started) * 1000
+
+    @staticmethod
+    def _merge(result: AnswerResult, variant: AnswerResult) -> str:
+        """``variant``'s answer with its citations numbered after ``result``'s, which gains them."""
+        numbers_of: dict[int, int] = {}
+        for c in variant.citations:
+            same = next((r for r in result.citations if r.chunk_id == c.chunk_id), None)
+            if same is None:
+                same = replace(c, n=len(result.citations) + 1)
+                result.citations.append(same)
+            numbers_of[c.n] = same.n
+        for g in variant.grounding:
+            result.grounding.append({**g, "citations": [numbers_of[n] for n in g["citations"]]})
+
+        def renumber(m: re.Match[str]) -> str:
+            nums = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+            return " " + "".join(f"[{numbers_of[n]}]" for n in nums if n in numbers_of)
+
+        return MARKER.sub(renumber, variant.answer)
 
     def _attempt(
         self,

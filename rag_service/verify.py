@@ -31,7 +31,7 @@ from .llm import Message, YesNo
 
 log = logging.getLogger(__name__)
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()/-]{6,}\d(?![\w.,]\d)")
 # a name-like token: inner capital (NordWind, iPhone), all caps (XL, LTE) or letters with digits (5G, S24)
@@ -105,7 +105,7 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
         unknown -= quantities(question)
     missing = dict.fromkeys(q.lstrip("€%") for q in sorted(unknown))
     problems += [f"number {q} not in the cited passage" for q in missing]
-    problems += [f"e-mail {e} not in the cited passage" for e in _EMAIL.findall(text) if e.lower() not in lowered]
+    problems += [f"e-mail {e} not in the cited passage" for e in EMAIL.findall(text) if e.lower() not in lowered]
     urls = {_url_key(u) for u in _URL.findall(source)}
     problems += [
         f"URL {u} not in the cited passage"
@@ -113,7 +113,7 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
         if _url_key(u) not in urls and _url_key(u) not in lowered
     ]
     known = lowered + "\n" + question.lower()
-    for name in dict.fromkeys(_NAME.findall(_EMAIL.sub(" ", _URL.sub(" ", text)))):
+    for name in dict.fromkeys(_NAME.findall(EMAIL.sub(" ", _URL.sub(" ", text)))):
         if name.upper() not in _ALWAYS_OK and not re.fullmatch(r"\d+", name) and name.lower() not in known:
             problems.append(f"name {name} not in the cited passage")
     return problems

@@ -52,6 +52,7 @@ class Timings(BaseModel):
     verification_ms: float | None = None
     translation_ms: float | None = None
     rewrite_ms: float | None = None  # a follow-up rewritten into a standalone question
+    variant_ms: float | None = None  # the answer for another customer segment's article
 
 
 class GroundingOut(BaseModel):

@@ -22,6 +22,7 @@ class ServiceTexts:
     no_kb: str
     check_account: str
     premise: str  # "{figures}": what the customer assumed that no help article states
+    variant: str  # "{title}": the article of another customer segment whose answer follows
 
 
 @cache
