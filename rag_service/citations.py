@@ -5,7 +5,7 @@ returned citation is a passage that is actually cited."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .lexical import tokenize
@@ -113,10 +113,15 @@ _UNIT_AFTER = re.compile(
 )
 
 
+# "I'm 27", "Ich habe 8 SIM-Karten": what the customer says of themselves
+_OWN = re.compile(r"\b(?:i'?m|i am|i have|i've|ich bin|ich habe|wir haben|we have)\s+(?:\w+\s+)?$", re.IGNORECASE)
+
+
 def figures(question: str) -> list[str]:
     """The figures a customer states, each with its unit as written ("29,99 €", "€25", "drei Monate").
     A number word counts only before a unit ("einen Vertrag" is an article, "drei Monate" a figure),
-    a number glued to letters only with one ("5GB", not the product "Home Box 5G")."""
+    a number glued to letters only with one ("5GB", not the product "Home Box 5G"). What customers say
+    of themselves ("I'm 27", "ich habe 8 SIM-Karten") is not a figure they assume about the service."""
     found: dict[str, None] = {}
     spans = [(m, False) for m in _NUMBER.finditer(question)] + [(m, True) for m in _NUMBER_WORD.finditer(question)]
     for m, word in sorted(spans, key=lambda s: s[0].start()):
@@ -124,9 +129,30 @@ def figures(question: str) -> list[str]:
         glued = question[m.end() : m.end() + 1].isalpha() or question[max(m.start() - 1, 0) : m.start()].isalpha()
         if not unit and (word or glued):
             continue  # an article ("einen Vertrag") or part of a name ("Home Box 5G")
+        if _OWN.search(question[: m.start()]):
+            continue  # the customer's own circumstance, not a claim about the service
         before = "€" if question[: m.start()].rstrip().endswith("€") else ""
         found.setdefault(before + m.group(0) + (unit.group(0) if unit else ""), None)
     return list(found)
+
+
+_KINDS = [
+    ("money", re.compile(r"€|\b(?:EUR|Euro|Cent|ct|cents?)\b", re.IGNORECASE)),
+    ("percent", re.compile(r"%")),
+    ("data", re.compile(r"\b[GMKT]B\b", re.IGNORECASE)),
+    ("time", re.compile(r"tag|woche|monat|jahr|stunde|minute|day|week|month|year|hour", re.IGNORECASE)),
+]
+
+
+def vague(question: str, figures: Sequence[str], phrases: Mapping[str, str]) -> str:
+    """``question`` with each of ``figures`` replaced by a vague phrase of its kind ("Warum kostet der
+    Anschluss einen bestimmten Betrag?"): the question without the customer's figure, so the model
+    answers with the passage's figure instead of repeating theirs. ``phrases`` maps the kinds money,
+    percent, data, time and number to the phrase in the question's language."""
+    for figure in figures:
+        kind = next((k for k, pattern in _KINDS if pattern.search(figure)), "number")
+        question = question.replace(figure, phrases[kind])
+    return question
 
 
 def restates(text: str, figure: str) -> bool:

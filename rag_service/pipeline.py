@@ -26,11 +26,11 @@ from .citations import (
     MARKER,
     Renumberer,
     figures,
-    numbers,
     repair_citations,
     restates,
     split_sentences,
     unstated_numbers,
+    vague,
 )
 from .config import Settings
 from .conversations import ConversationStore, Turn
@@ -107,10 +107,6 @@ OWN_PLAN = re.compile(
     r"\b(mein\w*|my)\s+(\w+\s+)?(tarif\w*|vertrag\w*|plan|contract|tariff|abo\w*|paket\w*|package|option)",
     re.IGNORECASE,
 )
-
-
-def _neutral_request(question: str, figure: str, language: str) -> str:
-    return f"Question: {question}\nFigure: {figure}\nWrite the neutral question in {language}."
 
 
 def _rewrite_request(conversation: str, follow_up: str) -> str:
@@ -282,30 +278,28 @@ class Pipeline:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
         unstated = unstated_numbers(question, [p.chunk.text for p in passages]) if self.settings.premise_check else []
-        neutral = self._timed_neutral(result, question, unstated) if unstated else None
-        # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked the
-        # neutral question, and the answer first says that the help articles do not confirm the figure
         earlier = [] if standalone else history  # the turns the answer prompt shows
-        if neutral:
-            yield from self._attempt(result, neutral, history, earlier, passages, texts, plan, unstated)
-            yield from self._variants(result, neutral, passages, texts, plan)
+        if unstated:
+            # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked
+            # "Warum kostet der Anschluss einen bestimmten Betrag?", and the answer first says that the
+            # help articles do not confirm 29,99 €
+            yield from self._attempt(result, question, history, earlier, passages, texts, plan, unstated)
+            yield from self._variants(result, question, passages, texts, plan, unstated)
             return
         failure = yield from self._attempt(
             result, question, history, earlier, passages, texts, plan, [], fallback=False
         )
         if failure is None:
-            yield from self._variants(result, question, passages, texts, plan)
+            yield from self._variants(result, question, passages, texts, plan, [])
             return
         # the model repeated a figure of the question and the guard removed it ("Automatic top-up adds
-        # €25" when the passage says €15; the figure is on the page, for vouchers): ask neutrally once
+        # €25" when the passage says €15; the figure is on the page, for vouchers): ask vaguely once more
         repeated = [f for f in figures(question) if any(restates(d, f) for d in result.dropped)]
         if failure == "unsupported_answer" and repeated and self.settings.premise_check:
-            neutral = self._timed_neutral(result, question, repeated)
-            if neutral:
-                result.grounding.clear()
-                yield from self._attempt(result, neutral, history, earlier, passages, texts, plan, repeated)
-                yield from self._variants(result, neutral, passages, texts, plan)
-                return
+            result.grounding.clear()
+            yield from self._attempt(result, question, history, earlier, passages, texts, plan, repeated)
+            yield from self._variants(result, question, passages, texts, plan, repeated)
+            return
         yield from self._fail(result, failure, texts, history)
 
     def _variants(
@@ -315,6 +309,7 @@ class Pipeline:
         passages: Sequence[Passage],
         texts: prompts.ServiceTexts,
         plan: str | None,
+        suspects: Sequence[str],
     ) -> Iterator[Event]:
         """After an answer from "Kündigung für Privatkunden", the answer from "Kündigung für
         Geschäftskunden" when that article was retrieved too, the question names neither segment and
@@ -340,7 +335,7 @@ class Pipeline:
                 language=result.language,
                 citations=[],
             )
-            prompt = self.messages(question, [], own, texts.language, plan)
+            prompt = self.messages(vague(question, suspects, texts.vague), [], own, texts.language, plan)
             for _ in self._generate(variant, question, [], own, texts, plan, messages=prompt, fallback=False):
                 pass
             result.dropped += variant.dropped
@@ -380,18 +375,19 @@ class Pipeline:
         passages: Sequence[Passage],
         texts: prompts.ServiceTexts,
         plan: str | None,
-        unconfirmed: Sequence[str],
+        suspects: Sequence[str],
         *,
         fallback: bool = True,
     ) -> Generator_[Event, None, str | None]:
-        """One answer to ``question``; a note naming the ``unconfirmed`` figures of the customer's
-        question goes first, on the first sent text. Returns the reason it failed when ``fallback``
-        is off and nothing passed (the caller decides), else None."""
-        note = pending = ""
-        if unconfirmed:
-            quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unconfirmed)
-            note = pending = texts.premise.format(figures=quoted)
-        prompt = self.messages(question, earlier, passages, texts.language, plan)
+        """One answer to ``question``. When it assumed ``suspects`` (figures), the model is asked with
+        each replaced by a vague phrase (the guard still checks against the customer's words), and the
+        first sent text starts with a note naming those the answer's first sentence does not state
+        ("does not confirm €25" before "Top-up adds €15 when the balance is below €5"). Returns the
+        reason it failed when ``fallback`` is off and nothing passed (the caller decides), else None."""
+        note = ""
+        pending = bool(suspects)
+        asked = vague(question, suspects, texts.vague)
+        prompt = self.messages(asked, earlier, passages, texts.language, plan)
         events = self._generate(result, question, history, passages, texts, plan, messages=prompt, fallback=fallback)
         try:
             while True:
@@ -401,11 +397,16 @@ class Pipeline:
                     failure: str | None = stop.value
                     break
                 if isinstance(event, TextDelta) and pending and result.action == "answer":
-                    event, pending = TextDelta(f"{pending} {event.text}"), ""
+                    pending = False
+                    unconfirmed = [f for f in suspects if not restates(event.text, f)]
+                    if unconfirmed:
+                        quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unconfirmed)
+                        note = texts.premise.format(figures=quoted)
+                        event = TextDelta(f"{note} {event.text}")
                 yield event
         finally:
             events.close()
-        if note and not pending and result.action == "answer":
+        if note and result.action == "answer":
             result.answer = f"{note} {result.answer}"
         return failure
 
@@ -471,32 +472,6 @@ class Pipeline:
             return None
         if question.rstrip().endswith("?") and not text.endswith("?"):
             return None  # the model answered instead of asking
-        return text
-
-    def _timed_neutral(self, result: AnswerResult, question: str, figures: Sequence[str]) -> str | None:
-        t0 = time.perf_counter()
-        try:
-            return self._neutral(question, figures, result.language)
-        finally:
-            elapsed = (time.perf_counter() - t0) * 1000
-            result.timings["rewrite_ms"] = result.timings.get("rewrite_ms", 0.0) + elapsed
-
-    def _neutral(self, question: str, figures: Sequence[str], language: str) -> str | None:
-        """``question`` asked without assuming ``figures`` (numbers no passage states): a 1.5B model
-        told to correct a false premise repeats it or gives up (measured: 2 of 20 corrected), but it
-        answers the neutral question. None when the model returns nothing usable."""
-        examples = [
-            (_neutral_request(e["question"], e["figure"], e["language"]), e["neutral"])
-            for e in prompts.rewrite_examples("neutral")
-        ]
-        ask = _neutral_request(question, ", ".join(figures), prompts.service_texts(language).language)
-        text = self._rewrite("neutral_system.txt", examples, ask)
-        if not _has_words(text) or NO_ANSWER in text or len(text) > 2 * len(question) + 40:
-            return None
-        if any(numbers(f) <= numbers(text) for f in figures):
-            return None  # still assumes the figure
-        if detect_language(text, default=language) != language:
-            return None  # the model translated it: the answer would follow its language
         return text
 
     def _rewrite(self, system: str, examples: Sequence[tuple[str, str]], ask: str) -> str:

@@ -369,26 +369,18 @@ def test_an_unusable_rewrite_falls_back_to_the_conversation(make_client: Any) ->
     assert body["action"] == "answer" and "24 Monate" in body["answer"]
 
 
-def test_a_false_premise_is_asked_neutrally_and_flagged(make_client: Any) -> None:
+def test_a_false_premise_is_asked_vaguely_and_flagged(make_client: Any) -> None:
     question = "Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"
-    client, gen = make_client(
-        "Wie hoch ist der Anschlusspreis für die Mobilfunk-Tarife?",
-        "Der einmalige Anschlusspreis beträgt 19,99 € [1].",
-        premise_check=True,
-    )
+    client, gen = make_client("Der einmalige Anschlusspreis beträgt 19,99 € [1].", premise_check=True)
     body = client.post("/v1/answer", json={"question": question}).json()
-    neutral, answer = gen.calls
-    assert neutral[-1]["content"] == f"Question: {question}\nFigure: 29,99 €\nWrite the neutral question in German."
-    assert "Question: Wie hoch ist der Anschlusspreis für die Mobilfunk-Tarife?" in answer[-1]["content"]
+    (answer,) = gen.calls  # no extra model call: the figure is replaced by a phrase of its kind
+    asked = answer[-1]["content"].split("Question:")[1]
+    assert asked.startswith(" Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife einen bestimmten Betrag?")
     assert body["action"] == "answer"
     note = "Unsere Hilfeartikel bestätigen „29,99 €“ nicht."
     assert body["answer"] == f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1]."
     assert body["citations"][0]["doc_id"] == "tarife-mobilfunk.md"
-    stream_client, _ = make_client(
-        "Wie hoch ist der Anschlusspreis für die Mobilfunk-Tarife?",
-        "Der einmalige Anschlusspreis beträgt 19,99 € [1].",
-        premise_check=True,
-    )
+    stream_client, _ = make_client("Der einmalige Anschlusspreis beträgt 19,99 € [1].", premise_check=True)
     messages = [{"role": "user", "content": question}]
     with stream_client.stream("POST", "/v1/chat/completions", json={"messages": messages, "stream": True}) as r:
         events = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
@@ -396,41 +388,32 @@ def test_a_false_premise_is_asked_neutrally_and_flagged(make_client: Any) -> Non
     assert streamed.endswith(body["answer"])  # after the AI disclosure: the same text, note first
 
 
-def test_a_repeated_figure_the_guard_removed_is_asked_neutrally_once_more(make_client: Any) -> None:
+def test_no_note_when_the_answer_states_the_customers_figure(make_client: Any) -> None:
+    client, _ = make_client("Der Anschlusspreis beträgt 19,99 €, nicht 29,99 € [1].", premise_check=True)
+    question = "Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"
+    body = client.post("/v1/answer", json={"question": question}).json()
+    # the guard checks against the customer's words: a correction may repeat their figure
+    assert body["action"] == "answer" and body["answer"] == "Der Anschlusspreis beträgt 19,99 €, nicht 29,99 € [1]."
+
+
+def test_a_repeated_figure_the_guard_removed_is_asked_vaguely_once_more(make_client: Any) -> None:
     # 9,90 € is on the page (NordWind S), so the figure is not "unstated"; the model repeats it for M
     client, gen = make_client(
-        "NordWind M kostet 9,90 € im Monat [1].",
-        "Was kostet NordWind M im Monat?",
-        "NordWind M kostet 19,90 € pro Monat [1].",
-        premise_check=True,
+        "NordWind M kostet 9,90 € im Monat [1].", "NordWind M kostet 19,90 € pro Monat [1].", premise_check=True
     )
     gen.support = lambda prompt: 0.0 if "Claim: NordWind M kostet 9,90" in prompt else 1.0
     body = client.post("/v1/answer", json={"question": "Warum kostet NordWind M nur 9,90 € im Monat?"}).json()
-    first, neutral, again = gen.calls
+    first, again = gen.calls
     assert "Question: Warum kostet NordWind M nur 9,90 € im Monat?" in first[-1]["content"]
-    assert "Figure: 9,90 €" in neutral[-1]["content"]
-    assert "Question: Was kostet NordWind M im Monat?" in again[-1]["content"]
+    assert "Question: Warum kostet NordWind M nur einen bestimmten Betrag im Monat?" in again[-1]["content"]
     assert body["action"] == "answer"
     assert body["answer"] == "Unsere Hilfeartikel bestätigen „9,90 €“ nicht. NordWind M kostet 19,90 € pro Monat [1]."
     assert [g["status"] for g in body["grounding"]] == ["verified"]  # the second answer's verdicts only
-    assert body["timings"]["rewrite_ms"] >= 0
 
 
 def test_an_unsupported_answer_without_the_customers_figure_is_refused_at_once(make_client: Any) -> None:
-    client, gen = make_client("Senioren erhalten einen Rabatt [1].", "Was kostet NordWind M?", premise_check=True)
+    client, gen = make_client("Senioren erhalten einen Rabatt [1].", premise_check=True)
     gen.support = lambda prompt: 0.0
     body = client.post("/v1/answer", json={"question": "Was kostet NordWind M für 24 Monate?"}).json()
     assert body["action"] == "refuse" and body["reason"] == "unsupported_answer"
-    assert len(gen.calls) == 1  # the removed sentence did not repeat "24 Monate": no neutral retry
-
-
-def test_a_neutral_question_that_keeps_the_figure_is_not_used(make_client: Any) -> None:
-    client, gen = make_client(
-        "Warum kostet der Anschluss 29,99 €?", "Der einmalige Anschlusspreis beträgt 19,99 € [1].", premise_check=True
-    )
-    question = "Warum kostet der Anschluss für Mobilfunk-Tarife 29,99 €?"
-    body = client.post("/v1/answer", json={"question": question}).json()
-    assert "Question: Warum kostet der Anschluss für Mobilfunk-Tarife 29,99 €?" in gen.calls[1][-1]["content"]
-    assert body["answer"] == "Der einmalige Anschlusspreis beträgt 19,99 € [1]."  # no note without the neutral ask
-    client.post("/v1/answer", json={"question": "Was kostet der Anschluss für die Mobilfunk-Tarife?"})
-    assert len(gen.calls) == 3  # no figure of its own: no rewrite call
+    assert len(gen.calls) == 1  # the removed sentence did not repeat "24 Monate": no second attempt

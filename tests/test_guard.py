@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rag_service.citations import repair_citations
+from rag_service.citations import figures, repair_citations, unstated_numbers, vague
 from rag_service.verify import exact_problems
 
 Q = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
@@ -157,3 +157,31 @@ def test_a_question_back_is_still_sent(make_client: Any) -> None:
     client, _ = make_client(reply)
     body = client.post("/v1/answer", json=Q).json()
     assert body["answer"] == reply
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Warum kostet der Anschluss 29,99 €?", ["29,99 €"]),
+        ("Why does top-up add €25 when my balance drops below €5?", ["€25", "€5"]),
+        ("Warum ist die Kündigungsfrist drei Monate, wenn ich einen Vertrag habe?", ["drei Monate"]),
+        ("Is the Home Box 5G admin page at 192.168.1.1?", ["192.168.1.1"]),  # "5G" is a name
+        ("Why only under 25? I'm 27 and still at university.", ["25"]),  # 27 is the customer's age
+        ("Ich habe 8 SIM-Karten: warum erst ab 20 Karten?", ["20 Karten"]),
+    ],
+)
+def test_figures_a_customer_assumes(question: str, expected: list[str]) -> None:
+    assert figures(question) == expected
+
+
+def test_unstated_figures_are_those_no_passage_states_in_digits_or_words() -> None:
+    passages = ["Die Kündigungsfrist beträgt einen Monat.", "Der Anschlusspreis beträgt 19,99 €."]
+    assert unstated_numbers("Warum kostet der Anschluss 29,99 € und nicht 19,99 €?", passages) == ["29,99 €"]
+    assert unstated_numbers("Ist die Frist 1 Monat?", passages) == []
+
+
+def test_a_figure_is_replaced_by_a_phrase_of_its_kind() -> None:
+    phrases = {"money": "M", "percent": "P", "data": "D", "time": "T", "number": "N"}
+    question = "Kostet es 9,90 € oder €5 für 10 GB, 3 Monate, 20 % und 8 Karten?"
+    figs = figures(question)
+    assert vague(question, figs, phrases) == "Kostet es M oder M für D, T, P und N?"

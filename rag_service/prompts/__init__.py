@@ -23,6 +23,7 @@ class ServiceTexts:
     check_account: str
     premise: str  # "{figures}": what the customer assumed that no help article states
     variant: str  # "{title}": the article of another customer segment whose answer follows
+    vague: dict[str, str]  # a figure's kind (money, percent, data, time, number) -> a phrase replacing it
 
 
 @cache
@@ -38,7 +39,6 @@ def service_texts(language: str) -> ServiceTexts:
 
 
 @cache
-def rewrite_examples(kind: str = "example") -> list[dict[str, str]]:
-    """Worked examples for a rewrite: ``example`` (a follow-up made standalone) or ``neutral`` (a
-    question that assumed a wrong figure, asked neutrally)."""
-    return list(tomllib.loads(template("rewrite_examples.toml"))[kind])
+def rewrite_examples() -> list[dict[str, str]]:
+    """Worked examples of a follow-up made standalone."""
+    return list(tomllib.loads(template("rewrite_examples.toml"))["example"])
