@@ -185,3 +185,12 @@ def test_a_figure_is_replaced_by_a_phrase_of_its_kind() -> None:
     question = "Kostet es 9,90 € oder €5 für 10 GB, 3 Monate, 20 % und 8 Karten?"
     figs = figures(question)
     assert vague(question, figs, phrases) == "Kostet es M oder M für D, T, P und N?"
+
+
+def test_a_sentence_repeating_the_placeholder_of_a_figure_is_removed() -> None:
+    passage = "Ein Einzelverbindungsnachweis ist kostenlos."
+    copied = "Der Einzelverbindungsnachweis kostet einen bestimmten Betrag, weil er kostenlos ist [1]."
+    assert exact_problems(copied, [passage]) == [
+        "repeats the placeholder 'einen bestimmten Betrag' put in place of the customer's figure"
+    ]
+    assert exact_problems("Er ist kostenlos [1].", [passage]) == []
