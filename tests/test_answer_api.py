@@ -373,9 +373,9 @@ def test_a_false_premise_is_asked_vaguely_and_flagged(make_client: Any) -> None:
     question = "Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"
     client, gen = make_client("Der einmalige Anschlusspreis beträgt 19,99 € [1].", premise_check=True)
     body = client.post("/v1/answer", json={"question": question}).json()
-    (answer,) = gen.calls  # no extra model call: the figure is replaced by a phrase of its kind
+    (answer,) = gen.calls  # no extra model call: the figure is replaced by "…"
     asked = answer[-1]["content"].split("Question:")[1]
-    assert asked.startswith(" Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife einen bestimmten Betrag?")
+    assert asked.startswith(" Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife …?")
     assert body["action"] == "answer"
     note = "Unsere Hilfeartikel bestätigen „29,99 €“ nicht."
     assert body["answer"] == f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1]."
@@ -405,7 +405,7 @@ def test_a_repeated_figure_the_guard_removed_is_asked_vaguely_once_more(make_cli
     body = client.post("/v1/answer", json={"question": "Warum kostet NordWind M nur 9,90 € im Monat?"}).json()
     first, again = gen.calls
     assert "Question: Warum kostet NordWind M nur 9,90 € im Monat?" in first[-1]["content"]
-    assert "Question: Warum kostet NordWind M nur einen bestimmten Betrag im Monat?" in again[-1]["content"]
+    assert "Question: Warum kostet NordWind M nur … im Monat?" in again[-1]["content"]
     assert body["action"] == "answer"
     assert body["answer"] == "Unsere Hilfeartikel bestätigen „9,90 €“ nicht. NordWind M kostet 19,90 € pro Monat [1]."
     assert [g["status"] for g in body["grounding"]] == ["verified"]  # the second answer's verdicts only

@@ -23,7 +23,6 @@ class ServiceTexts:
     check_account: str
     premise: str  # "{figures}": what the customer assumed that no help article states
     variant: str  # "{title}": the article of another customer segment whose answer follows
-    vague: dict[str, str]  # a figure's kind (money, percent, data, time, number) -> a phrase replacing it
 
 
 @cache
