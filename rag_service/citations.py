@@ -119,20 +119,25 @@ _OWN = re.compile(r"\b(?:i'?m|i am|i have|i've|ich bin|ich habe|wir haben|we hav
 
 def figures(question: str) -> list[str]:
     """The figures a customer states, each with its unit as written ("29,99 €", "€25", "drei Monate").
-    A number word counts only before a unit ("einen Vertrag" is an article, "drei Monate" a figure),
-    a number glued to letters only with one ("5GB", not the product "Home Box 5G"). What customers say
-    of themselves ("I'm 27", "ich habe 8 SIM-Karten") is not a figure they assume about the service."""
+    Without a unit only a number with decimals or dots counts ("costs 9.90", "192.168.1.1"): a bare
+    whole number is as often a name ("iPhone 17 Pro", "Home Box 5G") as a figure, and "einen Vertrag"
+    is an article. What customers say of themselves ("I'm 27", "ich habe 8 SIM-Karten") is not a
+    figure they assume about the service."""
     found: dict[str, None] = {}
     spans = [(m, False) for m in _NUMBER.finditer(question)] + [(m, True) for m in _NUMBER_WORD.finditer(question)]
     for m, word in sorted(spans, key=lambda s: s[0].start()):
-        unit = _UNIT_AFTER.match(question, m.end())
+        euro = re.search(r"€\s*$", question[: m.start()])
+        # "am 15. Werktag": an ordinal's dot may stand between the number and its unit
+        unit = _UNIT_AFTER.match(question, m.end()) or _UNIT_AFTER.match(question, m.end() + 1)
+        if unit and unit.start() > m.end() and question[m.end()] != ".":
+            unit = None
         glued = question[m.end() : m.end() + 1].isalpha() or question[max(m.start() - 1, 0) : m.start()].isalpha()
-        if not unit and (word or glued):
-            continue  # an article ("einen Vertrag") or part of a name ("Home Box 5G")
+        if not (unit or euro) and (word or glued or m.group(0).isdigit()):
+            continue  # an article ("einen Vertrag"), a name ("Home Box 5G", "iPhone 17") or an age
         if _OWN.search(question[: m.start()]):
             continue  # the customer's own circumstance, not a claim about the service
-        before = "€" if question[: m.start()].rstrip().endswith("€") else ""
-        found.setdefault(before + m.group(0) + (unit.group(0) if unit else ""), None)
+        start = euro.start() if euro else m.start()
+        found.setdefault(question[start : unit.end() if unit else m.end()], None)
     return list(found)
 
 

@@ -41,7 +41,7 @@ from .language import SUPPORTED, detect_language
 from .llm import Generator, Message, Usage
 from .retrieval import Passage, Retriever
 from .support import HandoffNotifier, SupportStore, handoff_summary
-from .variants import differs, is_variant
+from .variants import differs, is_variant, same_topic
 from .verify import SentenceCheck, Verifier
 
 Action = Literal["answer", "refuse", "handoff"]
@@ -279,28 +279,23 @@ class Pipeline:
             return
         unstated = unstated_numbers(question, [p.chunk.text for p in passages]) if self.settings.premise_check else []
         earlier = [] if standalone else history  # the turns the answer prompt shows
-        if unstated:
-            # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked
-            # "Warum kostet der Anschluss …?", and the answer first says that the help articles do not
-            # confirm 29,99 €
-            yield from self._attempt(result, question, history, earlier, passages, texts, plan, unstated)
-            yield from self._variants(result, question, passages, texts, plan, unstated)
-            return
+        # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked
+        # "Warum kostet der Anschluss …?", and the answer first says that the help articles do not
+        # confirm 29,99 €
+        suspects = unstated
         failure = yield from self._attempt(
-            result, question, history, earlier, passages, texts, plan, [], fallback=False
+            result, question, history, earlier, passages, texts, plan, suspects, fallback=bool(suspects)
         )
-        if failure is None:
-            yield from self._variants(result, question, passages, texts, plan, [])
-            return
-        # the model repeated a figure of the question and the guard removed it ("Automatic top-up adds
-        # €25" when the passage says €15; the figure is on the page, for vouchers): ask vaguely once more
-        repeated = [f for f in figures(question) if any(restates(d, f) for d in result.dropped)]
-        if failure == "unsupported_answer" and repeated and self.settings.premise_check:
-            result.grounding.clear()
-            yield from self._attempt(result, question, history, earlier, passages, texts, plan, repeated)
-            yield from self._variants(result, question, passages, texts, plan, repeated)
-            return
-        yield from self._fail(result, failure, texts, history)
+        if failure is not None:
+            # the model repeated a figure of the question and the guard removed it ("Automatic top-up
+            # adds €25" when the passage says €15; €25 is on the page, for vouchers): once more with "…"
+            suspects = [f for f in figures(question) if any(restates(d, f) for d in result.dropped)]
+            if failure == "unsupported_answer" and suspects and self.settings.premise_check:
+                result.grounding.clear()
+                yield from self._attempt(result, question, history, earlier, passages, texts, plan, suspects)
+            else:
+                yield from self._fail(result, failure, texts, history)
+        yield from self._variants(result, question, passages, texts, plan, suspects)
 
     def _variants(
         self,
@@ -312,17 +307,23 @@ class Pipeline:
         suspects: Sequence[str],
     ) -> Iterator[Event]:
         """After an answer from "Kündigung für Privatkunden", the answer from "Kündigung für
-        Geschäftskunden" when that article was retrieved too, the question names neither segment and
-        the two answers differ: the model, given both, answers from one and never says which. Each
-        variant is a separate guarded generation over its own passages only."""
+        Geschäftskunden" when a passage of that article on the same topic was retrieved too, the
+        question names neither segment and the two answers differ: the model, given both, answers
+        from one and never says which. Each variant is a separate guarded generation over its own
+        passages only."""
         if result.action != "answer" or not self.settings.variant_answers:
             return
-        cited = {c.doc_id for c in result.citations}
-        mine = {c.title for c in result.citations}
+        cited_ids = {c.chunk_id for c in result.citations}
+        cited = [p.chunk for p in passages if p.chunk.chunk_id in cited_ids]
         titles = [d.title for d in self.retriever.store.documents()]
         others: dict[str, list[Passage]] = {}
         for p in passages:
-            if p.chunk.doc_id not in cited and any(is_variant(t, p.chunk.title, question, titles) for t in mine):
+            if p.chunk.doc_id in {c.doc_id for c in cited}:
+                continue
+            if any(
+                is_variant(c.title, p.chunk.title, question, titles) and same_topic(c.section, p.chunk.section)
+                for c in cited
+            ):
                 others.setdefault(p.chunk.doc_id, []).append(p)
         started = time.perf_counter()
         for own in others.values():

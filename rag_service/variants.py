@@ -44,6 +44,13 @@ def is_variant(title: str, other: str, question: str, titles: Sequence[str]) -> 
     return any(frequency[w] <= rare for w in shared)
 
 
+def same_topic(section: str, other: str) -> bool:
+    """Whether two sections are about the same thing ("Kündigungsfrist" in both articles, "Übersicht
+    der Tarife" / "Tarife für Geschäftskunden"): asked a question its section does not answer
+    ("extra data" of the business price table), the model took another price from it."""
+    return section == other or bool(set(tokenize(section)) & set(tokenize(other)))
+
+
 def differs(answer: str, other: str) -> bool:
     """Whether ``other`` says something ``answer`` does not: a figure of its own (amount, number,
     e-mail address), or, when it states no figure, mostly other words. Two variants that agree

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rag_service.variants import differs, is_variant, segments
+from rag_service.variants import differs, is_variant, same_topic, segments
 
 TITLES = [
     "Kündigung für Privatkunden",
@@ -38,6 +38,12 @@ def test_variants_share_a_topic_word_and_differ_in_segment() -> None:
     assert not is_variant(TITLES[1], TITLES[3], "Wie kündige ich?", TITLES)
     assert not is_variant("NordWind Prepaid", "Data protection at NordWind Mobil", "Wie lange?", TITLES)
     assert not is_variant("Kündigung für Privatkunden", "Familienrabatt", "Wie kündige ich?", TITLES)
+
+
+def test_a_variant_passage_must_be_on_the_same_topic() -> None:
+    assert same_topic("Kündigungsfrist", "Kündigungsfrist") and same_topic("", "")
+    assert same_topic("Übersicht der Tarife", "Tarife für Geschäftskunden")
+    assert not same_topic("Datenautomatik", "Tarife für Geschäftskunden")
 
 
 def test_answers_differ_by_figures_or_by_words() -> None:
