@@ -162,7 +162,7 @@ def restates(text: str, figure: str) -> bool:
 def unstated_numbers(question: str, passages: Sequence[str]) -> list[str]:
     """Figures the customer states that no passage contains ("Warum kostet der Anschluss 29,99 €?"
     when the passages say 19,99 €). A small model repeats a wrong figure from the question as fact,
-    so the pipeline asks it the neutral question and names these in a note."""
+    so the pipeline asks with "…" in their place (``vague``) and names them in a note."""
     return [f for f in figures(question) if not any(restates(p, f) for p in passages)]
 
 
