@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections import Counter
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 from . import prompts
 from .citations import MARKER, figures, numbers, with_digits
@@ -38,10 +38,16 @@ def is_variant(title: str, other: str, question: str, titles: Sequence[str]) -> 
     mine, theirs = segments(title), segments(other)
     if mine == theirs or segments(question):
         return False  # same segment, or the customer said which one they mean
-    frequency = Counter(w for t in titles for w in set(tokenize(t)))
+    frequency = _title_words(tuple(titles))
     rare = max(2, len(titles) // 5)
     shared = set(tokenize(title)) & set(tokenize(other))
     return any(frequency[w] <= rare for w in shared)
+
+
+@lru_cache(maxsize=2)
+def _title_words(titles: tuple[str, ...]) -> Counter[str]:
+    """In how many titles each word occurs; the titles change only with ingestion."""
+    return Counter(w for t in titles for w in set(tokenize(t)))
 
 
 def same_topic(section: str, other: str) -> bool:
