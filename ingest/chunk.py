@@ -1,12 +1,12 @@
 """Chunking by tokens of the embedding model, along the document's own structure.
 
 Elements become *blocks* first: a heading starts a new section, consecutive list items form one
-block, a table is one block with one line per row (each cell labelled with its header), and a run
+block, a table is one block rendered as a Markdown table (one line per row, header kept), and a run
 of short label-like lines (what a PDF table or bullet list becomes under the fast strategy) is kept
 together. Blocks are then packed into chunks that never exceed ``max_tokens`` *including* the
 header line ``"<title> — <section>"`` that every chunk starts with, so a passage always says which
 document and section it comes from. A new section starts a new chunk; a block that alone exceeds
-the budget is split (tables by rows; prose by sentences). Consecutive
+the budget is split (tables by rows, repeating the header row; prose by sentences). Consecutive
 chunks of one section overlap by up to ``overlap_tokens`` of trailing sentences.
 """
 
@@ -45,10 +45,7 @@ class ChunkDraft:
 
 
 def table_to_text(html: str | None, fallback: str) -> str:
-    """A table as one line per row, each cell labelled with its column's header ("Service: Technischer
-    Support; Sonntag und Feiertage: 10:00 bis 18:00 Uhr"). Given Markdown rows, the 1.5B model read
-    the wrong column ("excess per claim €4.99" from the fee column); a labelled row also stands alone
-    when a long table is split."""
+    """A table as Markdown rows, which a small LLM reads far better than space-joined cells."""
     if not html:
         return fallback
     import lxml.html
@@ -61,16 +58,13 @@ def table_to_text(html: str | None, fallback: str) -> str:
     for tr in root.iter("tr"):
         cells = [" ".join(c.text_content().split()) for c in tr if c.tag in ("td", "th")]
         if any(cells):
-            rows.append(cells)
+            rows.append("| " + " | ".join(cells) + " |")
     if not rows:
         return fallback
-    if len(rows) == 1 or len(rows[0]) == 1:
-        return "\n".join("; ".join(c for c in row if c) for row in rows)
-    header, lines = rows[0], []
-    for row in rows[1:]:
-        labelled = [f"{h}: {c}" if h and h != c else c for h, c in zip(header, row, strict=False) if c]
-        lines.append("; ".join(labelled + [c for c in row[len(header) :] if c]))
-    return "\n".join(lines)
+    if len(rows) > 1:
+        n = rows[0].count(" | ") + 1
+        rows.insert(1, "|" + " --- |" * n)
+    return "\n".join(rows)
 
 
 def _is_label(el: Element) -> bool:
@@ -125,13 +119,15 @@ def _header(title: str, section: str) -> str:
 
 
 def _split_oversized(block: Block, budget: int, overlap: int, count: CountTokens) -> list[str]:
-    if block.kind == "table":  # by rows: each row is labelled with the headers, so it stands alone
+    if block.kind == "table":
+        lines = block.text.split("\n")
+        head = lines[:2] if len(lines) > 2 and lines[1].startswith("| ---") else lines[:1]
         parts: list[str] = []
-        current: list[str] = []
-        for row in block.text.split("\n"):
-            if current and count("\n".join([*current, row])) > budget:
+        current = list(head)
+        for row in lines[len(head) :]:
+            if len(current) > len(head) and count("\n".join([*current, row])) > budget:
                 parts.append("\n".join(current))
-                current = []
+                current = list(head)
             current.append(row)
         parts.append("\n".join(current))
         return parts
@@ -147,8 +143,8 @@ def _split_oversized(block: Block, budget: int, overlap: int, count: CountTokens
 
 def _tail_sentences(body: str, overlap: int, count: CountTokens) -> str:
     """The last whole sentences of ``body`` that fit in ``overlap`` tokens (may be empty)."""
-    if overlap <= 0:
-        return ""
+    if overlap <= 0 or body.split("\n")[-1].startswith("|"):
+        return ""  # a table row out of its table misleads; a split table repeats its header instead
     tail: list[str] = []
     for sentence in reversed(_SENTENCE_END.split(body.split("\n")[-1])):
         if count(" ".join([sentence, *tail])) > overlap:
@@ -164,7 +160,6 @@ def chunk_blocks(
     body: list[str] = []
     section = ""
     page: int | None = None
-    ends_in_table = False  # a table row's fragment carried into the next chunk would mislead
 
     def flush(keep_overlap: bool) -> str:
         nonlocal body
@@ -172,7 +167,7 @@ def chunk_blocks(
         carry = ""
         if text:
             drafts.append(ChunkDraft(f"{_header(title, section)}\n{text}", text, section, page))
-            if keep_overlap and not ends_in_table:
+            if keep_overlap:
                 carry = _tail_sentences(text, overlap_tokens, count)
         body = []
         return carry
@@ -195,6 +190,5 @@ def chunk_blocks(
                 if carry and count(f"{carry}\n{piece}") <= budget:
                     body = [carry]
             body.append(piece)
-            ends_in_table = block.kind == "table"
     flush(keep_overlap=False)
     return drafts

