@@ -315,10 +315,11 @@ class Pipeline:
             return
         cited_ids = {c.chunk_id for c in result.citations}
         cited = [p.chunk for p in passages if p.chunk.chunk_id in cited_ids]
+        cited_docs = {c.doc_id for c in cited}
         titles = [d.title for d in self.retriever.store.documents()]
         others: dict[str, list[Passage]] = {}
         for p in passages:
-            if p.chunk.doc_id in {c.doc_id for c in cited}:
+            if p.chunk.doc_id in cited_docs:
                 continue
             if any(
                 is_variant(c.title, p.chunk.title, question, titles) and same_topic(c.section, p.chunk.section)

@@ -21,7 +21,7 @@ class ServiceTexts:
     closing: str
     no_kb: str
     check_account: str
-    premise: str  # "{figures}": what the customer assumed that no help article states
+    premise: str  # "{figures}": what the customer assumed that the help articles do not confirm
     variant: str  # "{title}": the article of another customer segment whose answer follows
 
 
