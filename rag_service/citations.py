@@ -15,6 +15,11 @@ MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+)(?=[^\s\[])")
 
 
+def marker_numbers(marker: re.Match[str]) -> list[int]:
+    """The passage numbers of one ``MARKER`` match: "[2]" → [2], "[1, 3]" → [1, 3]."""
+    return [int(n) for n in re.split(r"\s*[,;]\s*", marker.group(1))]
+
+
 @dataclass
 class Renumberer:
     """Maps the prompt's passage numbers (1..n_passages) to answer numbers in order of first use."""
@@ -27,7 +32,7 @@ class Renumberer:
         cited: list[int] = []
 
         def repl(m: re.Match[str]) -> str:
-            nums = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+            nums = marker_numbers(m)
             valid = [n for n in dict.fromkeys(nums) if 1 <= n <= self.n_passages]
             if not valid:
                 return ""
@@ -173,7 +178,7 @@ def repair_citations(sentence: str, passages: list[str]) -> str:
     not contain but exactly one other passage contains all of them, the marker is moved there; the
     sentence text is never changed. Sentences without numbers keep their markers. When several
     passages state all its numbers, the one sharing most words with the sentence wins."""
-    cited = [int(n) for m in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", m.group(1))]
+    cited = [n for m in MARKER.finditer(sentence) for n in marker_numbers(m)]
     cited = [n for n in cited if 1 <= n <= len(passages)]
     stated = quantities(MARKER.sub("", sentence))
     if not cited or not stated:

@@ -26,6 +26,7 @@ from .citations import (
     MARKER,
     Renumberer,
     figures,
+    marker_numbers,
     repair_citations,
     restates,
     split_sentences,
@@ -363,8 +364,7 @@ class Pipeline:
             result.grounding.append({**g, "citations": [numbers_of[n] for n in g["citations"]]})
 
         def renumber(m: re.Match[str]) -> str:
-            nums = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
-            return " " + "".join(f"[{numbers_of[n]}]" for n in nums if n in numbers_of)
+            return " " + "".join(f"[{numbers_of[n]}]" for n in marker_numbers(m) if n in numbers_of)
 
         return MARKER.sub(renumber, variant.answer)
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import prompts
-from .citations import MARKER, PLACEHOLDER, quantities, with_digits
+from .citations import MARKER, PLACEHOLDER, marker_numbers, quantities, with_digits
 from .lexical import tokenize
 from .llm import Message, YesNo
 
@@ -55,7 +55,7 @@ class SentenceCheck:
 
 
 def cited_numbers(sentence: str) -> tuple[int, ...]:
-    return tuple(dict.fromkeys(int(n) for m in MARKER.finditer(sentence) for n in re.split(r"\s*[,;]\s*", m.group(1))))
+    return tuple(dict.fromkeys(n for m in MARKER.finditer(sentence) for n in marker_numbers(m)))
 
 
 def states_facts(text: str) -> bool:
