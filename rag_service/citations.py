@@ -164,11 +164,81 @@ def restates(text: str, figure: str) -> bool:
     return numbers(with_digits(figure)) <= numbers(with_digits(text))
 
 
-def unstated_numbers(question: str, passages: Sequence[str]) -> list[str]:
-    """Figures the customer states that no passage contains ("Warum kostet der Anschluss 29,99 €?"
-    when the passages say 19,99 €). A small model repeats a wrong figure from the question as fact,
-    so the pipeline asks with "…" in their place (``vague``) and names them in a note."""
-    return [f for f in figures(question) if not any(restates(p, f) for p in passages)]
+def unstated_numbers(question: str, passages: Sequence[str], foreign: Sequence[str] = ()) -> list[str]:
+    """Figures the customer states that no passage states about what they ask ("Warum kostet der
+    Anschluss 29,99 €?" when the passages say 19,99 €). A small model repeats a wrong figure from the
+    question as fact, so the pipeline asks with "…" in their place (``vague``) and names them in a note.
+
+    In ``passages`` (the question's language) a figure counts as stated only by a sentence (a table
+    row with its header) that gives the number with the figure's unit and shares a word with the
+    question: "bis zu 3 Monate nach Vertragsende" (the number port) does not confirm "Warum ist die
+    Kündigungsfrist drei Monate?", nor "20-stellige SIM-Kartennummer" "ab 20 Karten". Words cannot be
+    compared across languages, so in ``foreign`` passages the number alone counts."""
+    topic = {w for w in tokenize(_NUMBER_WORD.sub(" ", question)) if not w[0].isdigit()}
+    found = []
+    for figure in figures(question):
+        words = topic - set(tokenize(figure))
+        if any(restates(p, figure) for p in foreign):
+            continue
+        if not any(_confirms(unit, figure, words) for p in passages for unit in _statements(p)):
+            found.append(figure)
+    return found
+
+
+def _statements(passage: str) -> list[str]:
+    """A passage's sentences; a table row comes with the table's header row, which names its columns."""
+    out: list[str] = []
+    header = None
+    for line in passage.splitlines():
+        if line.lstrip().startswith("|"):
+            if header is None:
+                header = line
+            elif not re.fullmatch(r"[\s|:-]*", line):
+                out.append(f"{header}\n{line}")
+            continue
+        header = None
+        out += re.split(r"(?<=[.!?])\s+", line)
+    return out
+
+
+def _confirms(statement: str, figure: str, words: set[str]) -> bool:
+    if not restates(statement, figure):
+        return False
+    unit = _unit(figure)
+    if unit is not None:
+        text = with_digits(statement)
+        wanted = numbers(with_digits(figure))
+        if not any(numbers(m.group(0)) & wanted and _unit(_unit_at(text, m)) == unit for m in _NUMBER.finditer(text)):
+            return False
+    said = tokenize(statement)
+    # German compounds: "Frist" is the "Kündigungsfrist" of a passage
+    return any(w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w)) for w in words for s in said)
+
+
+# the kind of a figure's unit, so that "3 Monate" and "three months" match and "20 Karten" ≠ "20-stellig"
+_UNIT_KINDS = {
+    "money": r"€|\beur\b|euro|cent|\bct\b",
+    "percent": r"%|prozent|percent",
+    "data": r"\b[gmkt]b\b",
+    "day": r"tag|day",
+    "week": r"woche|week",
+    "month": r"monat|month",
+    "year": r"jahr|year",
+    "hour": r"stunde|hour",
+    "minute": r"minute",
+    "digit": r"stell|ziffer|digit",
+    "card": r"karte|card",
+}
+
+
+def _unit(text: str) -> str | None:
+    return next((kind for kind, pattern in _UNIT_KINDS.items() if re.search(pattern, text, re.IGNORECASE)), None)
+
+
+def _unit_at(text: str, number: re.Match[str]) -> str:
+    after = _UNIT_AFTER.match(text, number.end())
+    before = re.search(r"€\s*$", text[: number.start()])
+    return (after.group(0) if after else "") + ("€" if before else "")
 
 
 def repair_citations(sentence: str, passages: list[str]) -> str:

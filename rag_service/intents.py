@@ -122,7 +122,7 @@ _ACCOUNT_RE = _compile(_ACCOUNT)
 # "What happens if my SIM card is blocked?", "How do I check my invoice?" ask the help center, not
 # about one account
 _GENERAL = re.compile(
-    r"\b(if|what\s+happens|wenn|falls|was\s+passiert|how\s+(do|can|to|should)\b|where\s+can\s+i|can\s+i|could\s+i"
+    r"\b(if|what\s+happens|wenn|falls|was\s+passiert|how\s+(do|can|to|should)\b|where\s+(can|do)\s+i|can\s+i|could\s+i"
     r"|is\s+it\s+possible|wie\s+(kann|muss|soll|lade|ändere|aktiviere|kündige|richte|finde|bekomme|sehe)\s+ich"
     r"|wie\s+\w+\s+ich|wo\s+(kann|finde)\s+ich|kann\s+ich|ist\s+es\s+möglich|gibt\s+es"
     # rules and prices, even when said about "my" contract: "Why do you keep my data 10 years?" (but

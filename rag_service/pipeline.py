@@ -278,7 +278,11 @@ class Pipeline:
         if not passages:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
-        unstated = unstated_numbers(question, [p.chunk.text for p in passages]) if self.settings.premise_check else []
+        unstated = []
+        if self.settings.premise_check:
+            own = [p.chunk.text for p in passages if p.chunk.language == result.language]
+            foreign = [p.chunk.text for p in passages if p.chunk.language != result.language]
+            unstated = unstated_numbers(question, own, foreign)
         earlier = [] if standalone else history  # the turns the answer prompt shows
         # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked
         # "Warum kostet der Anschluss …?", and the answer first says that the help articles do not

@@ -184,6 +184,28 @@ def test_unstated_figures_are_those_no_passage_states_in_digits_or_words() -> No
     assert unstated_numbers("Ist die Frist 1 Monat?", passages) == []
 
 
+def test_a_figure_stated_about_something_else_is_not_confirmed() -> None:
+    """The number port's "3 Monate" does not confirm a notice period of three months; the ICCID's
+    "20-stellig" does not confirm "20 Karten"."""
+    port = "Kündigung — Rufnummer behalten\nIhre Rufnummer können Sie bis zu 3 Monate nach Vertragsende mitnehmen."
+    assert unstated_numbers("Warum ist die Kündigungsfrist drei Monate?", [port]) == ["drei Monate"]
+    assert unstated_numbers("Wie lange kann ich meine Rufnummer mitnehmen, 3 Monate?", [port]) == []
+    iccid = "Geben Sie die 20-stellige SIM-Kartennummer ein."
+    assert unstated_numbers("Warum erst ab 20 Karten?", [iccid]) == ["20 Karten"]
+
+
+def test_a_table_row_is_read_with_its_header_and_other_languages_by_number() -> None:
+    table = (
+        "Geräteschutz — Preise\n| Gerätepreis | Gebühr | Selbstbeteiligung |\n"
+        "|---|---|---|\n| bis 500 € | 4,99 € | 49 € |"
+    )
+    question = "Wie hoch ist die Selbstbeteiligung für ein Handy unter 500 Euro?"
+    assert unstated_numbers(question, [table]) == []
+    english = "Device protection — Prices\n| Device price | Excess |\n|---|---|\n| up to €500 | €49 |"
+    assert unstated_numbers(question, [], [english]) == []
+    assert unstated_numbers(question, [english]) == ["500 Euro"]  # read as German: no shared word
+
+
 def test_a_figure_is_replaced_by_an_ellipsis() -> None:
     question = "Kostet es 9,90 € oder €5 für 10 GB?"
     assert vague(question, figures(question)) == "Kostet es … oder … für …?"

@@ -36,6 +36,7 @@ HELP_CENTER = [  # questions about the rules, not about one account, and calm
     "How much does it cost if I lose my SIM card?",
     "Can a person under 18 sign a contract?",
     "Why do you keep my customer account data for 10 years after my contract ends?",  # a rule, said wrongly
+    "The ICCID to activate my SIM has 19 digits, right? Where do I find it?",  # where to find it: any SIM
     "Warum berechnet NordWind mir 6,82 € dafür, dass ich meine Rufnummer zu euch mitnehme?",
     "Wie schnell bekomme ich mein Geld zurück?",
 ]
