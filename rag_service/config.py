@@ -132,9 +132,14 @@ class Settings(BaseSettings):
     max_queue: int = Field(4, ge=0, le=256, description="Requests that may wait for the model; more get HTTP 429.")
     premise_check: bool = Field(
         True,
-        description='When the question states a figure no retrieved passage contains ("warum kostet der Anschluss '
-        '29,99 €?") or the model repeated one into an answer the guard removed, ask with the figure replaced by "…" '
-        "and say first that the help articles do not confirm it.",
+        description='When the question states a figure no retrieved passage states about what is asked ("warum kostet '
+        'der Anschluss 29,99 €?") or the model repeated one into an answer the guard removed, ask with the figure '
+        'replaced by "…" and say first that the help articles do not confirm it.',
+    )
+    passages_best_last: bool = Field(
+        True,
+        description="Show the model the best-ranked passage last, next to the question (the small model leans on "
+        "the passage it read last); false shows it first.",
     )
     variant_answers: bool = Field(
         True,

@@ -288,6 +288,8 @@ class Pipeline:
         # "Warum kostet der Anschluss …?", and the answer first says that the help articles do not
         # confirm 29,99 €
         suspects = unstated
+        if self.settings.passages_best_last:
+            passages = passages[::-1]
         failure = yield from self._attempt(
             result, question, history, earlier, passages, texts, plan, suspects, fallback=bool(suspects)
         )

