@@ -178,7 +178,10 @@ def judged(
     hallucination (any unsupported claim), citation precision and recall, correctness against
     the reference, and ragas' faithfulness when given. Judge failures and ragas' NaN/errors are
     counted, never scored as 0 or 1."""
-    claims = claims_of(str(response.get("answer", "")))
+    # the service's own notes ("Our help articles do not confirm "€25".") state what the passages lack;
+    # a judge of support cannot confirm an absence, and the model did not write them
+    notes = {g["text"] for g in response.get("grounding") or [] if g.get("status") == "note"}
+    claims = [c for c in claims_of(str(response.get("answer", ""))) if c[0] not in notes]
     contexts = list(response.get("contexts") or [])
     cited_text = {c["n"]: c["text"] for c in response.get("citations") or []}
     everything = "\n\n".join(contexts)

@@ -416,6 +416,7 @@ class Pipeline:
             events.close()
         if note and result.action == "answer":
             result.answer = f"{note} {result.answer}"
+            result.grounding.insert(0, {"text": note, "status": "note", "citations": [], "score": None, "problems": []})
         return failure
 
     def compose(
