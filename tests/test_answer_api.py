@@ -391,7 +391,7 @@ def test_a_false_premise_is_asked_vaguely_and_flagged(make_client: Any) -> None:
     note = "Unsere Hilfeartikel bestätigen „29,99 €“ nicht."
     assert body["answer"] == f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1]."
     assert body["citations"][0]["doc_id"] == "tarife-mobilfunk.md"
-    assert [(g["text"], g["status"]) for g in body["grounding"]][0] == (note, "note")  # the service's, not the model's
+    assert body["grounding"][0] == {**body["grounding"][0], "text": note, "status": "note"}  # the service's text
     stream_client, _ = make_client("Der einmalige Anschlusspreis beträgt 19,99 € [1].", premise_check=True)
     messages = [{"role": "user", "content": question}]
     with stream_client.stream("POST", "/v1/chat/completions", json={"messages": messages, "stream": True}) as r:

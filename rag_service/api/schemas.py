@@ -61,7 +61,7 @@ class GroundingOut(BaseModel):
     text: str
     status: Literal["verified", "removed", "no_claim", "note"] = Field(
         description="verified: sent, supported by its cited passages; removed: not sent; no_claim: a courtesy "
-        "or a question back, which needs no source; note: written by the service, not the model (\"Our help "
+        'or a question back, which needs no source; note: written by the service, not the model ("Our help '
         'articles do not confirm "€25"."), from its own check of the passages.'
     )
     citations: list[int] = Field(description="Numbers of the response's citations this sentence relies on.")
