@@ -111,7 +111,7 @@ def numbers(text: str) -> set[str]:
 
 
 _UNIT_AFTER = re.compile(
-    r"\s?(?:%|€|EUR\b|Euro\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
+    r"\s?(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
     r"|Stellen|Ziffern|SIM\w*|Karten|(?:working |business )?days?\b|weeks?\b|months?\b|years?\b|hours?\b"
     r"|minutes?\b|digits\b|cards\b|cents?\b)",
     re.IGNORECASE,
@@ -122,12 +122,18 @@ _UNIT_AFTER = re.compile(
 _OWN = re.compile(r"\b(?:i'?m|i am|i have|i've|ich bin|ich habe|wir haben|we have)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
 
+# "only for people under 25", "ab 20": a bare number after a bound is a limit, not a name
+_BOUND = re.compile(
+    r"\b(?:under|below|over|above|up to|at least|at most|unter|über|ab|bis|mindestens|höchstens)\s+$", re.IGNORECASE
+)
+
+
 def figures(question: str) -> list[str]:
     """The figures a customer states, each with its unit as written ("29,99 €", "€25", "drei Monate").
-    Without a unit only a number with decimals or dots counts ("costs 9.90", "192.168.1.1"): a bare
-    whole number is as often a name ("iPhone 17 Pro", "Home Box 5G") as a figure, and "einen Vertrag"
-    is an article. What customers say of themselves ("I'm 27", "ich habe 8 SIM-Karten") is not a
-    figure they assume about the service."""
+    Without a unit only a number with decimals or dots ("costs 9.90", "192.168.1.1") or after a bound
+    ("under 25") counts: a bare whole number is as often a name ("iPhone 17 Pro", "Home Box 5G") as a
+    figure, and "einen Vertrag" is an article. What customers say of themselves ("I'm 27", "ich habe 8
+    SIM-Karten") is not a figure they assume about the service."""
     found: dict[str, None] = {}
     spans = [(m, False) for m in _NUMBER.finditer(question)] + [(m, True) for m in _NUMBER_WORD.finditer(question)]
     for m, word in sorted(spans, key=lambda s: s[0].start()):
@@ -137,7 +143,8 @@ def figures(question: str) -> list[str]:
         if unit and unit.start() > m.end() and question[m.end()] != ".":
             unit = None
         glued = question[m.end() : m.end() + 1].isalpha() or question[max(m.start() - 1, 0) : m.start()].isalpha()
-        if not (unit or euro) and (word or glued or m.group(0).isdigit()):
+        bound = m.group(0).isdigit() and not (word or glued) and _BOUND.search(question[: m.start()])
+        if not (unit or euro or bound) and (word or glued or m.group(0).isdigit()):
             continue  # an article ("einen Vertrag"), a name ("Home Box 5G", "iPhone 17") or an age
         if _OWN.search(question[: m.start()]):
             continue  # the customer's own circumstance, not a claim about the service

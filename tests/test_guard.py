@@ -172,6 +172,8 @@ def test_a_question_back_is_still_sent(make_client: Any) -> None:
         ("Warum bucht ihr erst am 15. Werktag ab?", ["15. Werktag"]),
         ("Why does top-up add € 25?", ["€ 25"]),
         ("Ich habe 8 SIM-Karten: warum erst ab 20 Karten?", ["20 Karten"]),
+        ("Why only for people under 25? I'm 27.", ["25"]),  # a limit, though it has no unit
+        ("Does the iPhone 17 work with a plan over 5 GB?", ["5 GB"]),
     ],
 )
 def test_figures_a_customer_assumes(question: str, expected: list[str]) -> None:
