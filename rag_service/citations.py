@@ -204,7 +204,7 @@ def _statements(passage: str) -> list[str]:
                 out.append(f"{header}\n{line}")
             continue
         header = None
-        out += re.split(r"(?<=[.!?])\s+", line)
+        out += re.split(r"(?<=\D[.!?])\s+", line)  # not after "am 5." (an ordinal)
     return out
 
 
@@ -224,7 +224,7 @@ def _confirms(statement: str, figure: str, words: set[str]) -> bool:
 
 # the kind of a figure's unit, so that "3 Monate" and "three months" match and "20 Karten" ≠ "20-stellig"
 _UNIT_KINDS = {
-    "money": r"€|\beur\b|euro|cent|\bct\b",
+    "money": r"€|\beur\b|euro|\bcents?\b|\bct\b",
     "percent": r"%|prozent|percent",
     "data": r"\b[gmkt]b\b",
     "day": r"tag|day",
@@ -243,7 +243,8 @@ def _unit(text: str) -> str | None:
 
 
 def _unit_at(text: str, number: re.Match[str]) -> str:
-    after = _UNIT_AFTER.match(text, number.end())
+    end = number.end() + (text[number.end() : number.end() + 1] == ".")  # "am 5. Werktag"
+    after = _UNIT_AFTER.match(text, end)
     before = re.search(r"€\s*$", text[: number.start()])
     return (after.group(0) if after else "") + ("€" if before else "")
 

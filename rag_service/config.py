@@ -139,7 +139,8 @@ class Settings(BaseSettings):
     passages_best_last: bool = Field(
         True,
         description="Show the model the best-ranked passage last, next to the question (the small model leans on "
-        "the passage it read last); false shows it first.",
+        "the passage it read last), except when the question asserts a figure the passages do not confirm; false "
+        "always shows it first.",
     )
     variant_answers: bool = Field(
         True,

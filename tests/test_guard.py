@@ -194,6 +194,10 @@ def test_a_figure_stated_about_something_else_is_not_confirmed() -> None:
     assert unstated_numbers("Wie lange kann ich meine Rufnummer mitnehmen, 3 Monate?", [port]) == []
     iccid = "Geben Sie die 20-stellige SIM-Kartennummer ein."
     assert unstated_numbers("Warum erst ab 20 Karten?", [iccid]) == ["20 Karten"]
+    billing = "Die Rechnung wird am 5. Werktag des Monats abgebucht. Der Rabatt beträgt 10 Prozent."
+    assert unstated_numbers("Wird die Rechnung am 5. Werktag abgebucht?", [billing]) == []
+    assert unstated_numbers("Ist der Rabatt 10 Prozent?", [billing]) == []
+    assert unstated_numbers("Ist der Rabatt 10 Cent?", [billing]) == ["10 Cent"]
 
 
 def test_a_table_row_is_read_with_its_header_and_other_languages_by_number() -> None:
