@@ -420,7 +420,7 @@ def test_a_repeated_figure_the_guard_removed_is_asked_vaguely_once_more(make_cli
     assert "Question: Warum kostet NordWind M nur … im Monat?" in again[-1]["content"]
     assert body["action"] == "answer"
     assert body["answer"] == "Unsere Hilfeartikel bestätigen „9,90 €“ nicht. NordWind M kostet 19,90 € pro Monat [1]."
-    assert [g["status"] for g in body["grounding"]] == ["verified"]  # the second answer's verdicts only
+    assert [g["status"] for g in body["grounding"]] == ["note", "verified"]  # the second answer's verdicts only
 
 
 def test_an_unsupported_answer_without_the_customers_figure_is_refused_at_once(make_client: Any) -> None:
