@@ -118,6 +118,15 @@ _UNIT_AFTER = re.compile(
 )
 
 
+_EURO_BEFORE = re.compile(r"€\s*$")
+
+
+def _unit_after(text: str, number: re.Match[str]) -> re.Match[str] | None:
+    """The unit written right after ``number``, also after an ordinal's dot ("am 15. Werktag")."""
+    end = number.end() + (text[number.end() : number.end() + 1] == ".")
+    return _UNIT_AFTER.match(text, end)
+
+
 # "I'm 27", "Ich habe 8 SIM-Karten": what the customer says of themselves
 _OWN = re.compile(r"\b(?:i'?m|i am|i have|i've|ich bin|ich habe|wir haben|we have)\s+(?:\w+\s+)?$", re.IGNORECASE)
 
@@ -137,11 +146,8 @@ def figures(question: str) -> list[str]:
     found: dict[str, None] = {}
     spans = [(m, False) for m in _NUMBER.finditer(question)] + [(m, True) for m in _NUMBER_WORD.finditer(question)]
     for m, word in sorted(spans, key=lambda s: s[0].start()):
-        euro = re.search(r"€\s*$", question[: m.start()])
-        # "am 15. Werktag": an ordinal's dot may stand between the number and its unit
-        unit = _UNIT_AFTER.match(question, m.end()) or _UNIT_AFTER.match(question, m.end() + 1)
-        if unit and unit.start() > m.end() and question[m.end()] != ".":
-            unit = None
+        euro = _EURO_BEFORE.search(question[: m.start()])
+        unit = _unit_after(question, m)
         glued = question[m.end() : m.end() + 1].isalpha() or question[max(m.start() - 1, 0) : m.start()].isalpha()
         bound = m.group(0).isdigit() and not (word or glued) and _BOUND.search(question[: m.start()])
         if not (unit or euro or bound) and (word or glued or m.group(0).isdigit()):
@@ -243,9 +249,8 @@ def _unit(text: str) -> str | None:
 
 
 def _unit_at(text: str, number: re.Match[str]) -> str:
-    end = number.end() + (text[number.end() : number.end() + 1] == ".")  # "am 5. Werktag"
-    after = _UNIT_AFTER.match(text, end)
-    before = re.search(r"€\s*$", text[: number.start()])
+    after = _unit_after(text, number)
+    before = _EURO_BEFORE.search(text[: number.start()])
     return (after.group(0) if after else "") + ("€" if before else "")
 
 
