@@ -278,16 +278,15 @@ class Pipeline:
         if not passages:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
-        unstated = []
-        if self.settings.premise_check:
-            own = [p.chunk.text for p in passages if p.chunk.language == result.language]
-            foreign = [p.chunk.text for p in passages if p.chunk.language != result.language]
-            unstated = unstated_numbers(question, own, foreign)
         earlier = [] if standalone else history  # the turns the answer prompt shows
         # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked
         # "Warum kostet der Anschluss …?", and the answer first says that the help articles do not
         # confirm 29,99 €
-        suspects = unstated
+        suspects: list[str] = []
+        if self.settings.premise_check:
+            own = [p.chunk.text for p in passages if p.chunk.language == result.language]
+            foreign = [p.chunk.text for p in passages if p.chunk.language != result.language]
+            suspects = unstated_numbers(question, own, foreign)
         # the best passage last, next to the question, unless the question asserts a figure: then the
         # model given the best passage last restated the customer's premise instead of correcting it
         # (measured in the eval note of issue 8)
