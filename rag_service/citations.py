@@ -51,15 +51,26 @@ _NOT_AN_END = re.compile(
 )
 
 
+# words that open a sentence but never follow an ordinal: "under 30. You are 27" ends after "30."
+# ("am 5. Werktag", "zum 1. Januar" do not)
+_OPENER = re.compile(
+    r"(?:The|A|An|You|Your|It|Its|This|That|These|There|They|We|Our|If|Please|Then|However|Der|Die|Das|Den|Dem"
+    r"|Ein|Eine|Einen|Sie|Ihr|Ihre|Es|Er|Wir|Unser|Unsere|Ich|Bitte|Dies|Diese|Dieser|Dann|Wenn|Falls|Danach)"
+    r"(?=[\s,;:.!?])"
+)
+
+
 def split_sentences(buffer: str) -> tuple[list[str], str]:
     """Complete sentences in ``buffer`` and the unfinished rest. A sentence ends at . ! ? (with any
     citation markers right after it: "... 9,90 €. [1]") or at a line break, but not after an ordinal
-    or abbreviation ("am 5. Werktag", "ca. 5 GB")."""
+    or abbreviation ("am 5. Werktag", "ca. 5 GB"), unless the next word opens a sentence ("under 30.
+    You are 27": a number ends the sentence; an ordinal is followed by a noun)."""
     sentences = []
     start = 0
     for m in _SENTENCE_END.finditer(buffer):
         candidate = buffer[start : m.start()].rstrip()
-        if "\n" not in m.group(0) and _NOT_AN_END.search(candidate):
+        stop = None if "\n" in m.group(0) else _NOT_AN_END.search(candidate)
+        if stop and not (stop.group(0)[0].isdigit() and _OPENER.match(buffer, m.end())):
             continue
         sentence = buffer[start : m.end()].strip()
         if sentence:
@@ -111,7 +122,7 @@ def numbers(text: str) -> set[str]:
 
 
 _UNIT_AFTER = re.compile(
-    r"\s?(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
+    r"\s?(?:(?:ganze[nmrs]?|volle[nmrs]?|whole|full|entire)\s+)?(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
     r"|Stellen|Ziffern|SIM\w*|Karten|(?:working |business )?days?\b|weeks?\b|months?\b|years?\b|hours?\b"
     r"|minutes?\b|digits\b|cards\b|cents?\b)",
     re.IGNORECASE,
@@ -177,7 +188,9 @@ def restates(text: str, figure: str) -> bool:
     return numbers(with_digits(figure)) <= numbers(with_digits(text))
 
 
-def unstated_numbers(question: str, passages: Sequence[str], foreign: Sequence[str] = ()) -> list[str]:
+def unstated_numbers(
+    question: str, passages: Sequence[str], foreign: Sequence[str] = (), translated: str | None = None
+) -> list[str]:
     """Figures the customer states that no passage states about what they ask ("Warum kostet der
     Anschluss 29,99 €?" when the passages say 19,99 €). A small model repeats a wrong figure from the
     question as fact, so the pipeline asks with "…" in their place (``vague``) and names them in a note.
@@ -185,17 +198,39 @@ def unstated_numbers(question: str, passages: Sequence[str], foreign: Sequence[s
     In ``passages`` (the question's language) a figure counts as stated only by a sentence (a table
     row with its header) that gives the number with the figure's unit and shares a word with the
     question: "bis zu 3 Monate nach Vertragsende" (the number port) does not confirm "Warum ist die
-    Kündigungsfrist drei Monate?", nor "20-stellige SIM-Kartennummer" "ab 20 Karten". Words cannot be
-    compared across languages, so in ``foreign`` passages the number alone counts."""
-    topic = {w for w in tokenize(_NUMBER_WORD.sub(" ", question)) if not w[0].isdigit()}
+    Kündigungsfrist drei Monate?", nor "20-stellige SIM-Kartennummer" "ab 20 Karten". Units are not
+    what is asked about ("pro Monat"). ``foreign`` passages are read the same way against the
+    question's ``translated`` words ("Eine Papierrechnung kostet 1,50 € pro Monat" does not confirm
+    "Why does the itemised bill cost €1.50 per month?"); without a translation the number alone counts."""
     found = []
     for figure in figures(question):
-        words = topic - set(tokenize(figure))
-        if any(restates(p, figure) for p in foreign):
+        if translated is None:
+            if any(restates(p, figure) for p in foreign):
+                continue
+        elif any(_confirms(unit, figure, _topic(translated)) for p in foreign for unit in _statements(p)):
             continue
-        if not any(_confirms(unit, figure, words) for p in passages for unit in _statements(p)):
+        if not any(_confirms(unit, figure, _topic(question, figure)) for p in passages for unit in _statements(p)):
             found.append(figure)
     return found
+
+
+# words of any question about a figure: they say that a value is asked, not what it is the value of
+_VALUE_WORDS = frozenset(
+    {
+        *("why", "how", "what", "does", "only", "much", "many", "long", "per", "price"),
+        *("cost", "costs", "charge", "charged", "pay", "take", "takes", "last", "lasts"),
+        *("warum", "wieso", "weshalb", "wie", "was", "nur", "viel", "viele", "lange", "pro", "preis"),
+        *("kostet", "kosten", "koste", "zahlen", "bezahlen", "berechnet", "beträgt", "betragen", "dauert", "dauern"),
+    }
+)
+
+
+def _topic(question: str, figure: str = "") -> set[str]:
+    """The words of ``question`` that say what it is about: not numbers, units, ``figure`` or words
+    like "kostet", which "Eine Papierrechnung kostet 1,50 €" shares with any question about a price."""
+    words = tokenize(_NUMBER_WORD.sub(" ", question))
+    topic = {w for w in words if not w[0].isdigit() and _unit(w) is None and w not in _VALUE_WORDS}
+    return topic - set(tokenize(figure))
 
 
 def _statements(passage: str) -> list[str]:

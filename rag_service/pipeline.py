@@ -266,6 +266,7 @@ class Pipeline:
             queries = [question] + ([f"{previous_user} {question}"] if previous_user else [])
         if plan and OWN_PLAN.search(question):  # "what does my tariff include?": search for their plan
             queries[0] = f"{question} ({plan})"
+        translated = None
         if self.settings.query_translation:
             t0 = time.perf_counter()
             translated = self._translate(question, "German" if result.language == "en" else "English")
@@ -286,7 +287,7 @@ class Pipeline:
         if self.settings.premise_check:
             own = [p.chunk.text for p in passages if p.chunk.language == result.language]
             foreign = [p.chunk.text for p in passages if p.chunk.language != result.language]
-            suspects = unstated_numbers(question, own, foreign)
+            suspects = unstated_numbers(question, own, foreign, translated)
         # the best passage last, next to the question, unless the question asserts a figure: then the
         # model given the best passage last restated the customer's premise instead of correcting it
         # (measured in the eval note of issue 8)

@@ -76,6 +76,32 @@ def echoes(sentence: str, question: str) -> bool:
     return sum(w in asked for w in words) >= 0.8 * len(words)
 
 
+# a statement turned into a question by a tag: "The ICCID has 20 digits, right?"
+_TAG = re.compile(
+    r"^(?P<claim>.*?\w.*?)[,;]?\s*(?:right|correct|isn't it|is that right|is that correct|oder|richtig|stimmt's"
+    r"|stimmt das|nicht wahr|gell)\s*\?$",
+    re.IGNORECASE,
+)
+
+
+def tagged_claim(sentence: str, question: str) -> str | None:
+    """The statement a tag question of the model makes ("The admin page is at 192.168.8.1, right?" →
+    "The admin page is at 192.168.8.1."), with its markers, when it states a number: it is checked like
+    any statement (as a question it would pass unchecked). None for other sentences ("You want to
+    cancel, right?" asks the customer back), and for an echo of the customer's
+    premise that keeps their numbers ("The eSIM switch is free, right?"): that one is withheld. An
+    echo with the passage's number in place of theirs ("… has 20 digits, right?" for 19) is the
+    correction."""
+    bare = MARKER.sub("", sentence).strip()
+    m = _TAG.match(bare)
+    if m is None or not quantities(bare):  # "You want to cancel, right?" asks the customer back
+        return None
+    if echoes(sentence, question) and not quantities(bare) - quantities(question):
+        return None
+    markers = "".join(f"[{n}]" for n in cited_numbers(sentence))
+    return f"{m.group('claim').rstrip(' ,;')}{' ' + markers if markers else ''}."
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -101,6 +127,9 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
             problems.append(f"phone number {phone.strip()} not in the cited passage")
         text = text.replace(phone, " ")  # judged as a whole, not as digit groups
     unknown = quantities(text) - quantities(source) - quantities(with_digits(source))
+    for name in _NAME.findall(text):  # "5G" of "Home Box 5G" when the customer named it
+        if name.lower() in question.lower():
+            unknown -= quantities(name)
     if question and _NEGATION.search(text):  # "19,90 €, nicht 9,90 €": correcting the customer's number
         unknown -= quantities(question)
     missing = dict.fromkeys(q.lstrip("€%") for q in sorted(unknown))
@@ -174,6 +203,9 @@ class Verifier:
     ) -> SentenceCheck:
         """One sentence as the model wrote it (its [n] markers), against the passages of the prompt."""
         cited = tuple(n for n in cited_numbers(sentence) if 1 <= n <= len(passages))
+        claim = tagged_claim(sentence, question)
+        if claim is not None:
+            return self.check(claim, passages, question=question)
         if echoes(sentence, question):
             return SentenceCheck(sentence, cited, False, ("repeats the customer's question",), factual=False)
         if not states_facts(sentence):

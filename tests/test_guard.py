@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from rag_service.citations import figures, repair_citations, unstated_numbers, vague
-from rag_service.verify import exact_problems
+from rag_service.citations import figures, repair_citations, split_sentences, unstated_numbers, vague
+from rag_service.verify import Verifier, exact_problems, tagged_claim
 
 Q = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
 
@@ -152,6 +152,56 @@ def test_the_customers_question_repeated_back_is_not_sent(make_client: Any) -> N
     assert body["grounding"][0]["problems"] == ["repeats the customer's question"]
 
 
+def test_an_echo_that_corrects_the_customers_number_is_sent_as_a_statement(make_client: Any) -> None:
+    """Asked "… has … digits, right?", the model repeats the question with the passage's number:
+    that is the correction, sent as the statement it makes."""
+    question = "The ICCID of my SIM card has 19 digits, right? Where do I find it?"
+    reply = "The ICCID of my SIM card has 20 digits, right? It is on the back of the card [1]."
+    client, _ = make_client(reply)
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["action"] == "answer"
+    assert body["answer"].startswith("The ICCID of my SIM card has 20 digits [1].")
+    assert body["grounding"][0]["status"] == "verified"
+
+
+def test_a_tag_question_is_checked_as_its_statement_unless_it_echoes_the_premise() -> None:
+    question = "The ICCID has 19 digits, right?"
+    assert tagged_claim("The ICCID has 20 digits, right? [2]", question) == "The ICCID has 20 digits [2]."
+    assert tagged_claim("The ICCID has 19 digits, right?", question) is None  # the customer's premise
+    assert tagged_claim("Does the ICCID have 20 digits?", question) is None  # not a claim with a tag
+    assert tagged_claim("You want to cancel, right?", "Can I cancel?") is None  # a question back
+    assert tagged_claim("The admin page is at 192.168.8.1, right? [1]", "Where is the admin page?") == (
+        "The admin page is at 192.168.8.1 [1]."
+    )
+    assert tagged_claim("Die ICCID hat 20 Stellen, oder?", "Die ICCID hat 19 Stellen, oder?") == (
+        "Die ICCID hat 20 Stellen."
+    )
+    router = ["Router — First start\nThe default administration page is http://192.168.8.1."]
+    claim = "The Home Box 5G admin page is at http://192.168.8.1, right?"
+    check = Verifier(None, threshold=0.5).check(claim, router, question="Is the Home Box 5G admin page at 192.168.1.1?")
+    assert (
+        check.supported and check.text == "The Home Box 5G admin page is at http://192.168.8.1 [1]."
+    )  # 5G: their name
+    passages = ["SIM activation — Enter the 20-digit SIM card number (ICCID) from the back of the card."]
+    check = Verifier(None, threshold=0.5).check("The ICCID has 20 digits, right? [1]", passages, question=question)
+    assert check.supported and check.text == "The ICCID has 20 digits [1]."
+    check = Verifier(None, threshold=0.5).check("The ICCID has 21 digits, right? [1]", passages, question=question)
+    assert not check.supported  # the new number is checked like any other
+
+
+def test_a_number_ends_a_sentence_when_the_next_word_opens_one() -> None:
+    """ "am 5. Werktag" is an ordinal; "under 30. You are 27" is two sentences: the first is the
+    correction, the second may be wrong, and the guard judges each on its own."""
+    text = "The discount is for people under 30. You are 27, so you do not qualify [1]. Es gilt ab dem 1. Januar. "
+    assert split_sentences(text) == (
+        ["The discount is for people under 30.", "You are 27, so you do not qualify [1]."],
+        "Es gilt ab dem 1. Januar. ",  # the last sentence ends once the next one begins
+    )
+    ordinal = "Die Abbuchung erfolgt am 5. Werktag [1]."
+    assert split_sentences(f"{ordinal} Sie ")[0] == [ordinal]
+    assert split_sentences("Die Abbuchung erfolgt am 5. Die")[0] == []  # "Die" may still become "Dienstag"
+
+
 def test_a_question_back_is_still_sent(make_client: Any) -> None:
     reply = "Do you mean the private or the business contract? NordWind M kostet 19,90 € pro Monat [1]."
     client, _ = make_client(reply)
@@ -174,6 +224,7 @@ def test_a_question_back_is_still_sent(make_client: Any) -> None:
         ("Ich habe 8 SIM-Karten: warum erst ab 20 Karten?", ["20 Karten"]),
         ("Why only for people under 25? I'm 27.", ["25"]),  # a limit, though it has no unit
         ("Does the iPhone 17 work with a plan over 5 GB?", ["5 GB"]),
+        ("Warum speichert ihr meine Chats ein ganzes Jahr lang?", ["ein ganzes Jahr"]),
     ],
 )
 def test_figures_a_customer_assumes(question: str, expected: list[str]) -> None:
