@@ -263,6 +263,18 @@ def test_a_table_row_is_read_with_its_header_and_other_languages_by_number() -> 
     assert unstated_numbers(question, [english]) == ["500 Euro"]  # read as German: no shared word
 
 
+def test_a_passage_in_the_other_language_confirms_a_figure_only_about_the_translated_subject() -> None:
+    """The paper bill's price does not confirm a price of the itemised bill, once the question's
+    translation says what is asked; without a translation the number alone counts."""
+    paper = "Umzug — Rechnungen\nEine Papierrechnung kostet 1,50 € pro Monat."
+    question = "Why does the itemised bill cost €1.50 per month?"
+    translated = "Warum kostet der Einzelverbindungsnachweis 1,50 € pro Monat?"
+    assert unstated_numbers(question, [], [paper], translated) == ["€1.50"]
+    assert unstated_numbers(question, [], [paper]) == []
+    asked = "Why does the paper bill cost €1.50 per month?"
+    assert unstated_numbers(asked, [], [paper], "Warum kostet die Papierrechnung 1,50 € pro Monat?") == []
+
+
 def test_a_figure_is_replaced_by_an_ellipsis() -> None:
     question = "Kostet es 9,90 € oder €5 für 10 GB?"
     assert vague(question, figures(question)) == "Kostet es … oder … für …?"
