@@ -68,6 +68,8 @@ def test_key_facts_normalise_numbers_and_case() -> None:
     assert fact_found("9,90 €", "It costs €9.90 per month.")
     assert fact_found("5,00 €", "Die Gebühr beträgt 5 €.")
     assert not fact_found("19,90 €", "It costs €9.90.")
+    assert not fact_found("1 Stunde", "Die Mindestlaufzeit beträgt 24 Monate [1].")  # a marker is no number
+    assert fact_found("1 Stunde", "Sie sind höchstens 1 Stunde nicht erreichbar [2].")
     assert fact_found("three months", "The notice period is Three Months.")
     assert KeyFactRecall().score(["14 Tage", "kostenlos"], "14 Tage, nicht gratis", "answer").value == 0.5
     assert KeyFactRecall().score(["14 Tage"], "14 Tage", "refuse").value == 0.0
