@@ -141,27 +141,33 @@ def test_a_number_cited_from_the_wrong_passage_is_pointed_at_the_one_stating_it(
     assert repair_citations("Er kostet 5 € [3].", passages) == "Er kostet 5 € [3]."  # nowhere stated: left to the guard
 
 
-def test_the_customers_question_repeated_back_is_not_sent(make_client: Any) -> None:
-    question = "The eSIM switch is free, right? How do I order it?"
-    reply = "The eSIM switch is free, right? Switching from a physical SIM card to an eSIM costs 4.99 EUR."
+@pytest.mark.parametrize(
+    ("question", "reply", "starts", "first"),
+    [
+        # the customer's premise repeated back: withheld
+        (
+            "The eSIM switch is free, right? How do I order it?",
+            "The eSIM switch is free, right? Switching from a physical SIM card to an eSIM costs 4.99 EUR.",
+            "Switching from a physical SIM card to an eSIM costs 4.99 EUR [1]",
+            ("removed", ["repeats the customer's question"]),
+        ),
+        # the same tag question with the passage's number in place of theirs: the correction, sent as a statement
+        (
+            "The ICCID of my SIM card has 19 digits, right? Where do I find it?",
+            "The ICCID of my SIM card has 20 digits, right? It is on the back of the card [1].",
+            "The ICCID of my SIM card has 20 digits [1].",
+            ("verified", []),
+        ),
+    ],
+)
+def test_the_customers_question_repeated_back(
+    make_client: Any, question: str, reply: str, starts: str, first: tuple[str, list[str]]
+) -> None:
     client, _ = make_client(reply)
     body = client.post("/v1/answer", json={"question": question}).json()
     assert body["action"] == "answer"
-    assert body["answer"].startswith("Switching from a physical SIM card to an eSIM costs 4.99 EUR [1]")
-    assert body["grounding"][0]["status"] == "removed"
-    assert body["grounding"][0]["problems"] == ["repeats the customer's question"]
-
-
-def test_an_echo_that_corrects_the_customers_number_is_sent_as_a_statement(make_client: Any) -> None:
-    """Asked "… has … digits, right?", the model repeats the question with the passage's number:
-    that is the correction, sent as the statement it makes."""
-    question = "The ICCID of my SIM card has 19 digits, right? Where do I find it?"
-    reply = "The ICCID of my SIM card has 20 digits, right? It is on the back of the card [1]."
-    client, _ = make_client(reply)
-    body = client.post("/v1/answer", json={"question": question}).json()
-    assert body["action"] == "answer"
-    assert body["answer"].startswith("The ICCID of my SIM card has 20 digits [1].")
-    assert body["grounding"][0]["status"] == "verified"
+    assert body["answer"].startswith(starts)
+    assert (body["grounding"][0]["status"], body["grounding"][0]["problems"]) == first
 
 
 def test_a_tag_question_is_checked_as_its_statement_unless_it_echoes_the_premise() -> None:
