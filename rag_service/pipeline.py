@@ -250,14 +250,19 @@ class Pipeline:
         plan: str | None = None,
     ) -> Iterator[Event]:
         reason = self.intents.reason(question)
-        if reason is not None:
-            yield from self._fixed(result, "handoff", reason, texts.handoff)
-            return
         standalone = None
-        if previous_user and self.settings.query_rewrite:
+        if previous_user and self.settings.query_rewrite and reason in (None, "account_specific"):
             t0 = time.perf_counter()
             standalone = self._standalone(question, history)
             result.timings["rewrite_ms"] = (time.perf_counter() - t0) * 1000
+            # "How long does it take until you check it?" reads like an account request without the
+            # conversation; what the customer asks decides ("… to check a device protection claim").
+            # A request for a person and anger are the customer's own words: handed over at once.
+            if reason is not None and standalone and self.intents.reason(standalone) is None:
+                reason = None
+        if reason is not None:
+            yield from self._fixed(result, "handoff", reason, texts.handoff)
+            return
         # "und für Geschäftskunden?" → "Wie lang ist die Kündigungsfrist für Geschäftskunden?"; the
         # standalone question then needs no earlier turns in the answer prompt (the model copied them)
         if standalone:

@@ -370,6 +370,33 @@ def test_follow_up_is_rewritten_into_a_standalone_question_before_searching(make
     assert "Geschäftskunden" in body["citations"][0]["title"]
 
 
+def test_a_follow_up_is_handed_over_only_when_the_standalone_question_asks_for_it(make_client: Any) -> None:
+    """Without the conversation, "How long does it take until you check it?" reads like an account
+    request; rewritten, it asks how long a claim check takes. A request for a person is not rewritten."""
+    first = {"question": "How do I report damage under device protection?"}
+    follow_up = {"question": "How long does it take until you check it?"}
+    client, _ = make_client("Report damage in the NordWind app within 14 days [1].")
+    client.post("/v1/answer", json={**first, "conversation_id": "alone"})
+    body = client.post("/v1/answer", json={**follow_up, "conversation_id": "alone"}).json()
+    assert body["reason"] == "account_specific"  # read alone
+    client, gen = make_client(
+        "Report damage in the NordWind app within 14 days [1].",
+        "How long does it take until NordWind checks a device protection claim?",
+        "Repaired devices are returned within 5 working days [1].",
+        query_rewrite=True,
+    )
+    client.post("/v1/answer", json={**first, "conversation_id": "rewritten"})
+    body = client.post("/v1/answer", json={**follow_up, "conversation_id": "rewritten"}).json()
+    assert body["action"] == "answer" and "5 working days" in body["answer"]
+    assert "Question: How long does it take until NordWind checks" in gen.calls[2][-1]["content"]
+    client, gen = make_client("Report damage in the NordWind app within 14 days [1].", query_rewrite=True)
+    client.post("/v1/answer", json={**first, "conversation_id": "person"})
+    body = client.post(
+        "/v1/answer", json={"question": "I want to talk to a human about it.", "conversation_id": "person"}
+    )
+    assert body.json()["reason"] == "explicit_request" and len(gen.calls) == 1  # their own words: no rewrite
+
+
 def test_an_unusable_rewrite_falls_back_to_the_conversation(make_client: Any) -> None:
     client, gen = make_client(
         "NordWind M kostet 19,90 € [1].", "NO_ANSWER", "Die Mindestlaufzeit beträgt 24 Monate [1].", query_rewrite=True
