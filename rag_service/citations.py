@@ -122,7 +122,8 @@ def numbers(text: str) -> set[str]:
 
 
 _UNIT_AFTER = re.compile(
-    r"\s?(?:(?:ganze[nmrs]?|volle[nmrs]?|whole|full|entire)\s+)?(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
+    r"\s?(?:(?:ganze[nmrs]?|volle[nmrs]?|whole|full|entire)\s+)?"  # "ein ganzes Jahr"
+    r"(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
     r"|Stellen|Ziffern|SIM\w*|Karten|(?:working |business )?days?\b|weeks?\b|months?\b|years?\b|hours?\b"
     r"|minutes?\b|digits\b|cards\b|cents?\b)",
     re.IGNORECASE,

@@ -85,13 +85,12 @@ _TAG = re.compile(
 
 
 def tagged_claim(sentence: str, question: str) -> str | None:
-    """The statement a tag question of the model makes ("The admin page is at 192.168.8.1, right?" →
-    "The admin page is at 192.168.8.1."), with its markers, when it states a number: it is checked like
-    any statement (as a question it would pass unchecked). None for other sentences ("You want to
-    cancel, right?" asks the customer back), and for an echo of the customer's
-    premise that keeps their numbers ("The eSIM switch is free, right?"): that one is withheld. An
-    echo with the passage's number in place of theirs ("… has 20 digits, right?" for 19) is the
-    correction."""
+    """The statement a tag question of the model makes when it states a number ("The admin page is at
+    192.168.8.1, right?" → "The admin page is at 192.168.8.1."), with its markers: it is checked like
+    any statement (as a question it would pass unchecked). An echo of the customer's question with the
+    passage's number in place of theirs ("… has 20 digits, right?" for 19) is the correction. None
+    for a question back ("You want to cancel, right?") and for an echo that keeps the customer's
+    numbers: that one is withheld as an echo."""
     bare = MARKER.sub("", sentence).strip()
     m = _TAG.match(bare)
     if m is None or not quantities(bare):  # "You want to cancel, right?" asks the customer back
@@ -126,10 +125,10 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
         if d not in digits and d.lstrip("0") not in digits:  # other spacing than the passage is fine
             problems.append(f"phone number {phone.strip()} not in the cited passage")
         text = text.replace(phone, " ")  # judged as a whole, not as digit groups
-    unknown = quantities(text) - quantities(source) - quantities(with_digits(source))
-    for name in _NAME.findall(text):  # "5G" of "Home Box 5G" when the customer named it
-        if name.lower() in question.lower():
-            unknown -= quantities(name)
+    # the digits of a name the customer wrote ("Home Box 5G") are not a number the passage must state
+    named = [n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() in question.lower()]
+    counted = re.sub(r"\b(?:" + "|".join(map(re.escape, named)) + r")\b", " ", text) if named else text
+    unknown = quantities(counted) - quantities(source) - quantities(with_digits(source))
     if question and _NEGATION.search(text):  # "19,90 €, nicht 9,90 €": correcting the customer's number
         unknown -= quantities(question)
     missing = dict.fromkeys(q.lstrip("€%") for q in sorted(unknown))

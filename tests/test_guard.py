@@ -188,6 +188,9 @@ def test_a_tag_question_is_checked_as_its_statement_unless_it_echoes_the_premise
     assert (
         check.supported and check.text == "The Home Box 5G admin page is at http://192.168.8.1 [1]."
     )  # 5G: their name
+    contract = ["Die Laufzeit ist 12 Monate."]
+    problems = exact_problems("Das Galaxy S24 hat 24 Monate Laufzeit [1].", contract, "Wie lange läuft das Galaxy S24?")
+    assert problems == ["number 24 not in the cited passage"]  # only the name's own digits are the customer's
     passages = ["SIM activation — Enter the 20-digit SIM card number (ICCID) from the back of the card."]
     check = Verifier(None, threshold=0.5).check("The ICCID has 20 digits, right? [1]", passages, question=question)
     assert check.supported and check.text == "The ICCID has 20 digits [1]."
