@@ -259,47 +259,9 @@ def _confirms(statement: str, figure: str, words: set[str]) -> bool:
         wanted = numbers(with_digits(figure))
         if not any(numbers(m.group(0)) & wanted and _unit(_unit_at(text, m)) == unit for m in _NUMBER.finditer(text)):
             return False
-    return bool(_shared(words, statement))
-
-
-def _shared(words: set[str], text: str) -> set[str]:
-    """The ``words`` that ``text`` says too; German compounds: "Frist" is the "Kündigungsfrist" of a passage."""
-    said = tokenize(text)
-    return {w for w in words if any(w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w)) for s in said)}
-
-
-_FREE = re.compile(
-    r"\b(?:kostenlos|kostenfrei|gebührenfrei|gratis|keine gebühr|ohne aufpreis|free|no charge|no extra charge)\b",
-    re.IGNORECASE,
-)
-_TIME = {"day", "week", "month", "year", "hour", "minute"}
-
-
-def _kind(unit: str | None) -> str | None:
-    return "time" if unit in _TIME else unit
-
-
-def contradicting(question: str, figures: Sequence[str], passages: Sequence[str]) -> int | None:
-    """The passage (index) with a sentence that gives what the customer's unconfirmed ``figures`` are
-    about another value of the same kind ("Der Umzugsservice ist kostenlos." for "Der Umzugsservice
-    kostet ja 49 €"; "deleted 90 days after" for "10 years"): it shares the most words of the question
-    (with the passage's title line), and for an amount "kostenlos" counts as a value. None when no
-    passage has one."""
-    best, most = None, 0
-    for i, passage in enumerate(passages):
-        title, _, body = passage.partition("\n")
-        for statement in _statements(body or title):
-            for figure in figures:
-                kind = _kind(_unit(figure))
-                if kind is None or restates(statement, figure):
-                    continue
-                text = with_digits(statement)
-                kinds = {_kind(_unit(_unit_at(text, m))) for m in _NUMBER.finditer(text)}
-                if kind in kinds or (kind == "money" and _FREE.search(statement)):
-                    shared = len(_shared(_topic(question, figure), f"{title} {statement}"))
-                    if shared > most:
-                        best, most = i, shared
-    return best
+    said = tokenize(statement)
+    # German compounds: "Frist" is the "Kündigungsfrist" of a passage
+    return any(w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w)) for w in words for s in said)
 
 
 # the kind of a figure's unit, so that "3 Monate" and "three months" match and "20 Karten" ≠ "20-stellig"

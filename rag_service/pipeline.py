@@ -25,7 +25,6 @@ from . import prompts
 from .citations import (
     MARKER,
     Renumberer,
-    contradicting,
     figures,
     marker_numbers,
     repair_citations,
@@ -296,13 +295,7 @@ class Pipeline:
             suspects = unstated_numbers(question, own, foreign, translated)
         # the best passage last, next to the question, unless the question asserts a figure: then the
         # model given the best passage last restated the customer's premise instead of correcting it
-        # (measured in the eval note of issue 8), and the passage that gives the value the customer's
-        # figure is about ("Der Umzugsservice ist kostenlos" for "kostet ja 49 €") comes first
-        if suspects:
-            own_passages = [p for p in passages if p.chunk.language == result.language]
-            i = contradicting(question, suspects, [p.chunk.text for p in own_passages])
-            if i is not None:
-                passages = [own_passages[i], *(p for p in passages if p is not own_passages[i])]
+        # (measured in the eval note of issue 8)
         shown = passages[::-1] if self.settings.passages_best_last and not suspects else passages
         failure = yield from self._attempt(
             result, question, history, earlier, shown, texts, plan, suspects, fallback=bool(suspects)
