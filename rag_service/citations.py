@@ -204,13 +204,17 @@ def unstated_numbers(
     question's ``translated`` words ("Eine Papierrechnung kostet 1,50 € pro Monat" does not confirm
     "Why does the itemised bill cost €1.50 per month?"); without a translation the number alone counts."""
     found = []
+    own = [unit for p in passages for unit in _statements(p)]
+    other = [unit for p in foreign for unit in _statements(p)]
+    translated_words = _topic(translated) if translated is not None else set()
     for figure in figures(question):
         if translated is None:
             if any(restates(p, figure) for p in foreign):
                 continue
-        elif any(_confirms(unit, figure, _topic(translated)) for p in foreign for unit in _statements(p)):
+        elif any(_confirms(unit, figure, translated_words) for unit in other):
             continue
-        if not any(_confirms(unit, figure, _topic(question, figure)) for p in passages for unit in _statements(p)):
+        words = _topic(question, figure)
+        if not any(_confirms(unit, figure, words) for unit in own):
             found.append(figure)
     return found
 
