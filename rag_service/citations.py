@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from .lexical import tokenize
 
+# a name-like token: inner capital (NordWind, iPhone), all caps (XL, LTE) or letters with digits (5G, S24)
+NAME = re.compile(r"\b(?:[A-Za-z]+[a-z][A-Z]\w*|[A-Z]{2,}\d*|\d+[A-Za-z]+\w*|[A-Za-z]+\d+\w*)\b")
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # an end is only certain once the next sentence has begun: markers may still follow the full stop
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*\s+|\n+)(?=[^\s\[])")
@@ -208,15 +210,60 @@ def unstated_numbers(
     other = [unit for p in foreign for unit in _statements(p)]
     translated_words = _topic(translated) if translated is not None else set()
     for figure in figures(question):
-        if translated is None:
-            if any(restates(p, figure) for p in foreign):
-                continue
-        elif any(_confirms(unit, figure, translated_words) for unit in other):
-            continue
         words = _topic(question, figure)
-        if not any(_confirms(unit, figure, words) for unit in own):
-            found.append(figure)
+        if any(_confirms(unit, figure, words) for unit in own):
+            continue
+        # what the customer's language says outweighs a translation's guess: "A detailed itemised
+        # bill … is free of charge" against "Papierrechnung 1,50 €" for "the itemised bill costs €1.50"
+        if free_statement(question, [figure], passages) is None:
+            if translated is None:
+                if any(restates(p, figure) for p in foreign):
+                    continue
+            elif any(_confirms(unit, figure, translated_words) for unit in other):
+                continue
+        found.append(figure)
     return found
+
+
+# "kostenlos", "free of charge", "keine Gebühr": a price of zero, in words
+_FREE = re.compile(
+    r"\b(?:kostenlos\w*|kostenfrei\w*|gebührenfrei\w*|gratis|umsonst|keine\s+(?:Gebühr|Kosten)\w*"
+    r"|(?<!feel )free(?!\s+to\b)|no\s+(?:charge|fee|cost)s?|at\s+no\s+(?:extra\s+)?cost)\b",
+    re.IGNORECASE,
+)
+# a sentence that opens with one of these needs the one before it to say what it is about
+_PRONOUN = re.compile(r"(?:It|This|They|These|Es|Er|Dies|Diese|Dieser|Dieses)\b")
+
+
+def free_statement(question: str, figures: Sequence[str], passages: Sequence[str]) -> tuple[int, list[str]] | None:
+    """The sentences of a passage saying that what the customer puts a price on is free ("Der
+    Umzugsservice ist kostenlos." for "Der Umzugsservice kostet ja 49 € …"), and that passage's number
+    (1-based): the correction a small model misses (it writes another price of the page, or the
+    customer's). The sentence (with the one before it when it opens with a pronoun: "It is free of
+    charge" after "A detailed itemised bill lists …") must share a word with the question; one that
+    states the customer's figure ("Der Versand ist ab 50 € kostenlos, darunter kostet er 4,95 €")
+    confirms it rather than correcting it. Names are no subject ("NordWind" of "NordWind M kostet 1 €"
+    is also in "NordWind berechnet … keine Gebühr"). Table rows are not quoted. Only for ``figures``
+    that are amounts of money."""
+    money = [f for f in figures if _unit(f) == "money"]
+    if not money:
+        return None
+    names = set(tokenize(" ".join(NAME.findall(question))))
+    words = set().union(*(_topic(question, f) for f in money)) - names
+    for n, passage in enumerate(passages, 1):
+        previous = ""
+        for statement in _statements(passage):
+            statement = statement.strip()
+            quoted = [previous, statement] if previous and _PRONOUN.match(statement) else [statement]
+            if (
+                _FREE.search(statement)
+                and "|" not in statement
+                and not any(restates(statement, f) for f in money)
+                and _shares(" ".join(quoted), words)
+            ):
+                return n, quoted
+            previous = statement
+    return None
 
 
 # words of any question about a figure: they say that a value is asked, not what it is the value of
@@ -234,8 +281,15 @@ def _topic(question: str, figure: str = "") -> set[str]:
     """The words of ``question`` that say what it is about: not numbers, units, ``figure`` or words
     like "kostet", which "Eine Papierrechnung kostet 1,50 €" shares with any question about a price."""
     words = tokenize(_NUMBER_WORD.sub(" ", question))
-    topic = {w for w in words if not w[0].isdigit() and _unit(w) is None and w not in _VALUE_WORDS}
+    topic = {w for w in words if not w[0].isdigit() and not _is_unit(w) and w not in _VALUE_WORDS}
     return topic - set(tokenize(figure))
+
+
+def _is_unit(word: str) -> bool:
+    """A unit is a whole word of a unit's kind ("Tagen", "Prozent"): "Vertrag" and "bestelltes" only
+    contain one ("tag", "stell"), "SIM" is a thing."""
+    kind = _unit(word)
+    return kind is not None and (kind == "percent" or bool(_UNIT_AFTER.fullmatch(word)))
 
 
 def _statements(passage: str) -> list[str]:
@@ -263,7 +317,11 @@ def _confirms(statement: str, figure: str, words: set[str]) -> bool:
         wanted = numbers(with_digits(figure))
         if not any(numbers(m.group(0)) & wanted and _unit(_unit_at(text, m)) == unit for m in _NUMBER.finditer(text)):
             return False
-    said = tokenize(statement)
+    return _shares(statement, words)
+
+
+def _shares(text: str, words: set[str]) -> bool:
+    said = tokenize(text)
     # German compounds: "Frist" is the "Kündigungsfrist" of a passage
     return any(w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w)) for w in words for s in said)
 

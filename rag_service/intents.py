@@ -176,6 +176,13 @@ def needs_account(text: str) -> bool:
     return not _GENERAL.search(text) and _found(_OWN_RE, text)
 
 
+def asks_about_rules(text: str) -> bool:
+    """A question in the form of one about rules and prices ("Warum bucht ihr meine Rechnung erst am
+    15. Werktag ab?"), which no account pattern matched: when it states a figure the help articles
+    contradict, the pipeline corrects it instead of handing over on the classifier's word."""
+    return text.rstrip().endswith("?") and bool(_GENERAL.search(text)) and not _found(_ACCOUNT_RE, text)
+
+
 def frustrated(text: str) -> bool:
     """Clear anger or exasperation in German or English: angry words, repeated failure,
     SHOUTING, a row of !!! or ??? (not in a thank-you)."""

@@ -26,6 +26,7 @@ from .citations import (
     MARKER,
     Renumberer,
     figures,
+    free_statement,
     marker_numbers,
     repair_citations,
     restates,
@@ -37,13 +38,13 @@ from .config import Settings
 from .conversations import ConversationStore, Turn
 from .documents import Audience
 from .errors import InvalidInput
-from .intents import IntentDetector
+from .intents import IntentDetector, asks_about_rules
 from .language import SUPPORTED, detect_language
 from .llm import Generator, Message, Usage
 from .retrieval import Passage, Retriever
 from .support import HandoffNotifier, SupportStore, handoff_summary
 from .variants import differs, is_variant, same_topic
-from .verify import SentenceCheck, Verifier
+from .verify import SentenceCheck, Verifier, with_marker
 
 Action = Literal["answer", "refuse", "handoff"]
 NO_ANSWER = "NO_ANSWER"
@@ -260,7 +261,15 @@ class Pipeline:
             # A request for a person and anger are the customer's own words: handed over at once.
             if reason is not None and standalone and self.intents.reason(standalone) is None:
                 reason = None
-        if reason is not None:
+        # "Warum bucht ihr meine Monatsrechnung erst am 15. Werktag ab?" reads like an account request
+        # to the classifier; when the help articles say "5. Werktag", that is the answer it needs
+        premise_first = (
+            reason == "account_specific"
+            and self.settings.premise_check
+            and asks_about_rules(question)
+            and bool(figures(question))
+        )
+        if reason is not None and not premise_first:
             yield from self._fixed(result, "handoff", reason, texts.handoff)
             return
         # "und für Geschäftskunden?" → "Wie lang ist die Kündigungsfrist für Geschäftskunden?"; the
@@ -281,9 +290,6 @@ class Pipeline:
         passages = self.retriever.retrieve(queries, audience=query.audience)
         result.passages = passages
         result.timings["retrieval_ms"] = (time.perf_counter() - started) * 1000
-        if not passages:
-            yield from self._refuse(result, "not_in_knowledge_base", texts, history)
-            return
         earlier = [] if standalone else history  # the turns the answer prompt shows
         # "Warum kostet der Anschluss 29,99 €?" when the passages say 19,99 €: the model is asked
         # "Warum kostet der Anschluss …?", and the answer first says that the help articles do not
@@ -293,14 +299,24 @@ class Pipeline:
             own = [p.chunk.text for p in passages if p.chunk.language == result.language]
             foreign = [p.chunk.text for p in passages if p.chunk.language != result.language]
             suspects = unstated_numbers(question, own, foreign, translated)
+        if premise_first and not (passages and suspects):  # nothing to correct: a person looks
+            yield from self._fixed(result, "handoff", "account_specific", texts.handoff)
+            return
+        if not passages:
+            yield from self._refuse(result, "not_in_knowledge_base", texts, history)
+            return
         # the best passage last, next to the question, unless the question asserts a figure: then the
         # model given the best passage last restated the customer's premise instead of correcting it
         # (measured in the eval note of issue 8)
         shown = passages[::-1] if self.settings.passages_best_last and not suspects else passages
+        lead = _free_lead(question, suspects, shown, result.language)
+        fallback = bool(suspects) and not premise_first
         failure = yield from self._attempt(
-            result, question, history, earlier, shown, texts, plan, suspects, fallback=bool(suspects)
+            result, question, history, earlier, shown, texts, plan, suspects, fallback=fallback, lead=lead
         )
-        if failure is not None:
+        if failure is not None and premise_first:
+            yield from self._fixed(result, "handoff", "account_specific", texts.handoff)
+        elif failure is not None:
             # the model repeated a figure of the question and the guard removed it ("Automatic top-up
             # adds €25" when the passage says €15; €25 is on the page, for vouchers): once more with "…"
             suspects = [f for f in figures(question) if any(restates(d, f) for d in result.dropped)]
@@ -394,17 +410,30 @@ class Pipeline:
         suspects: Sequence[str],
         *,
         fallback: bool = True,
+        lead: Sequence[str] = (),
     ) -> Generator_[Event, None, str | None]:
         """One answer to ``question``. When it assumed ``suspects`` (figures), the model is asked with
         each replaced by "…" (the guard still checks against the customer's words), and the
         first sent text starts with a note naming those the answer's first sentence does not state
-        ("does not confirm €25" before "Top-up adds €15 when the balance is below €5"). Returns the
-        reason it failed when ``fallback`` is off and nothing passed (the caller decides), else None."""
+        ("does not confirm €25" before "Top-up adds €15 when the balance is below €5"). ``lead``:
+        passage sentences that open the answer (see ``_generate``). Returns the reason it failed when
+        ``fallback`` is off and nothing passed (the caller decides), else None."""
         note = ""
         pending = bool(suspects)
         asked = vague(question, suspects)
         prompt = self.messages(asked, earlier, passages, texts.language, plan)
-        events = self._generate(result, question, history, passages, texts, plan, messages=prompt, fallback=fallback)
+        events = self._generate(
+            result,
+            question,
+            history,
+            passages,
+            texts,
+            plan,
+            messages=prompt,
+            fallback=fallback,
+            lead=lead,
+            suspects=suspects,
+        )
         try:
             while True:
                 try:
@@ -414,7 +443,7 @@ class Pipeline:
                     break
                 if isinstance(event, TextDelta) and pending and result.action == "answer":
                     pending = False
-                    unconfirmed = [f for f in suspects if not restates(event.text, f)]
+                    unconfirmed = [f for f in suspects if not restates(_strip_markers(event.text), f)]
                     if unconfirmed:
                         quoted = ", ".join(f"„{u}“" if result.language == "de" else f'"{u}"' for u in unconfirmed)
                         note = texts.premise.format(figures=quoted)
@@ -570,8 +599,12 @@ class Pipeline:
         plan: str | None = None,
         messages: list[Message] | None = None,
         fallback: bool = True,
+        lead: Sequence[str] = (),
+        suspects: Sequence[str] = (),
     ) -> Generator_[Event, None, str | None]:
-        """Generate, guard, cite; ``messages`` replaces the answer prompt (agent drafts). When nothing
+        """Generate, guard, cite; ``messages`` replaces the answer prompt (agent drafts). ``lead``:
+        sentences of the passages (with their markers) that go before the model's, checked like
+        them, unless the model found no answer. ``suspects``: see ``_verified``. When nothing
         passed: the refusal (or handoff) with ``fallback``, else no event and the reason returned."""
         usage = Usage()
         gen_started = time.perf_counter()
@@ -580,6 +613,7 @@ class Pipeline:
         renumber = Renumberer(len(sources))
         emitted: list[str] = []
         sentences: list[str] = []
+        pending = list(lead)  # go out with the model's first sentence: not if it finds no answer
         no_answer = False
         stream = self.generator.stream(
             messages, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature, usage=usage
@@ -594,6 +628,8 @@ class Pipeline:
                 if NO_ANSWER.startswith(buffer.strip()):
                     continue  # could still become the refusal sentinel
                 done, buffer = split_sentences(buffer)
+                if done and pending:
+                    done, pending = [*pending, *done], []
                 sentences += done
                 if self.verifier is None:  # no guard: each sentence goes out as soon as it is complete
                     for sentence in done:
@@ -602,15 +638,17 @@ class Pipeline:
         finally:
             stream.close()  # type: ignore[attr-defined]
         if not no_answer and buffer.strip():
-            sentences.append(buffer.strip())
-            if self.verifier is None and (delta := _emit(emitted, renumber.rewrite(buffer.strip())[0])):
-                yield TextDelta(delta)
+            rest = [*pending, buffer.strip()]
+            sentences += rest
+            for sentence in rest if self.verifier is None else []:
+                if delta := _emit(emitted, renumber.rewrite(sentence)[0]):
+                    yield TextDelta(delta)
         result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         result.timings["generation_ms"] = (time.perf_counter() - gen_started) * 1000
         if usage.first_token_s is not None:
             result.timings["first_token_ms"] = usage.first_token_s * 1000
         if self.verifier is not None and not no_answer:
-            yield from self._verified(result, question, sentences, sources, renumber, emitted)
+            yield from self._verified(result, question, sentences, sources, renumber, emitted, suspects)
         if not emitted:
             failure = "not_in_knowledge_base" if no_answer or not sentences else "unsupported_answer"
             if not fallback:
@@ -640,16 +678,20 @@ class Pipeline:
         sources: list[str],
         renumber: Renumberer,
         emitted: list[str],
+        suspects: Sequence[str] = (),
     ) -> Iterator[Event]:
         """Send the sentences that pass the guard, each as soon as it passed. Nothing is sent until
-        the direct answer (the first statement) passed; when it fails, nothing is sent at all."""
+        the direct answer (the first statement) passed; when it fails, nothing is sent at all. The
+        answer says that the help articles do not confirm the ``suspects`` its first statement does
+        not state (``_attempt``): a later sentence stating one is removed, it would contradict that."""
         assert self.verifier is not None
         started = time.perf_counter()
         held: list[str] = []  # courtesies before the first statement wait for it
         core_passed = False
+        unconfirmed: list[str] = []
         for raw in sentences:
             sentence = repair_citations(raw, sources)
-            check = self.verifier.check(sentence, sources, question=question)
+            check = self.verifier.check(sentence, sources, question=question, unconfirmed=unconfirmed)
             sentence = check.text  # an uncited sentence may now cite the passage it came from
             if not check.supported:
                 result.dropped.append(raw)
@@ -658,12 +700,14 @@ class Pipeline:
                     break  # the direct answer is unsupported: the whole answer goes
                 continue
             text, cited = renumber.rewrite(sentence)
-            if not _has_words(text):
+            if not _has_words(text) or _sent(emitted, text):
                 continue
             result.grounding.append(_grounding(check, "verified" if check.factual else "no_claim", cited, renumber))
             if not check.factual and not core_passed:
                 held.append(text)
                 continue
+            if not core_passed:
+                unconfirmed = [f for f in suspects if not restates(_strip_markers(text), f)]
             core_passed = True
             for t in [*held, text]:
                 if delta := _emit(emitted, t):
@@ -676,15 +720,39 @@ class Pipeline:
 
 
 def _emit(emitted: list[str], text: str) -> str | None:
-    """Record ``text`` as sent; the delta to stream (with its leading space)."""
+    """Record ``text`` as sent; the delta to stream (with its leading space). None for a sentence
+    already sent (the model repeating a passage sentence the answer opened with)."""
     if not _has_words(text):
         if emitted and MARKER.search(text):
             emitted[-1] += text  # a bare "[1]" belongs to the sentence before
             return text
         return None
+    if _sent(emitted, text):
+        return None
     delta = (" " if emitted else "") + text
     emitted.append(text)
     return delta
+
+
+def _sent(emitted: list[str], text: str) -> bool:
+    """Whether ``text`` was sent already, whatever its markers."""
+
+    def plain(t: str) -> str:
+        return " ".join(_strip_markers(t).lower().split()).rstrip(".!")
+
+    return plain(text) in {plain(e) for e in emitted}
+
+
+def _free_lead(question: str, suspects: Sequence[str], shown: Sequence[Passage], language: str) -> list[str]:
+    """The sentences of a passage in the answer's language saying that what the customer puts a price
+    on is free, with that passage's marker ("Der Umzugsservice ist kostenlos [1]." for "… kostet ja
+    49 €"): the answer opens with them. Empty when there are none."""
+    own = [(n, p.chunk.text) for n, p in enumerate(shown, 1) if p.chunk.language == language]
+    found = free_statement(question, suspects, [text for _, text in own]) if suspects else None
+    if found is None:
+        return []
+    n = own[found[0] - 1][0]
+    return [with_marker(sentence, n) for sentence in found[1]]
 
 
 def _grounding(

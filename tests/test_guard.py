@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from rag_service.citations import figures, repair_citations, split_sentences, unstated_numbers, vague
+from rag_service.citations import (
+    figures,
+    free_statement,
+    repair_citations,
+    split_sentences,
+    unstated_numbers,
+    vague,
+)
 from rag_service.verify import Verifier, exact_problems, tagged_claim
 
 Q = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
@@ -170,6 +177,22 @@ def test_the_customers_question_repeated_back(
     assert (body["grounding"][0]["status"], body["grounding"][0]["problems"]) == first
 
 
+def test_a_sentence_stating_a_figure_the_answer_does_not_confirm_is_removed() -> None:
+    """After "Our help articles do not confirm €1.50" and the itemised bill being free, the paper
+    bill's "1,50 € per month" said of the itemised bill would contradict the answer."""
+    paper = ["Eine Papierrechnung kostet 1,50 € pro Monat."]
+    question = "Why does the itemised bill cost €1.50 per month?"
+    verifier = Verifier(None, threshold=0.5)
+    said = verifier.check("The itemised bill costs 1,50 € per month [1].", paper, question=question)
+    assert said.supported  # the number is on the page: the exact check alone lets it through
+    check = verifier.check(
+        "The itemised bill costs 1,50 € per month [1].", paper, question=question, unconfirmed=["€1.50"]
+    )
+    assert not check.supported and check.problems == ("states €1.50, which the articles do not confirm",)
+    denied = "The itemised bill does not cost 1,50 € per month [1]."
+    assert verifier.check(denied, paper, question=question, unconfirmed=["€1.50"]).supported
+
+
 def test_a_tag_question_is_checked_as_its_statement_unless_it_echoes_the_premise() -> None:
     question = "The ICCID has 19 digits, right?"
     assert tagged_claim("The ICCID has 20 digits, right? [2]", question) == "The ICCID has 20 digits [2]."
@@ -282,6 +305,38 @@ def test_a_passage_in_the_other_language_confirms_a_figure_only_about_the_transl
     assert unstated_numbers(question, [], [paper]) == []
     asked = "Why does the paper bill cost €1.50 per month?"
     assert unstated_numbers(asked, [], [paper], "Warum kostet die Papierrechnung 1,50 € pro Monat?") == []
+
+
+def test_the_passage_sentence_saying_that_the_priced_thing_is_free() -> None:
+    move = "Umzug — Heim-Internet\nFür NordWind Home 5G prüfen wir die Verfügbarkeit. Der Umzugsservice ist kostenlos."
+    shipping = "Versand\nDer Versand ist ab 50 € kostenlos, darunter kostet er 4,95 €. Die Rücksendung ist kostenlos."
+    bill = "Your bill — Itemised bill\nA detailed itemised bill lists every call. It is free of charge."
+    assert free_statement("Der Umzugsservice kostet ja 49 €?", ["49 €"], [shipping, move]) == (
+        2,
+        ["Der Umzugsservice ist kostenlos."],
+    )
+    assert free_statement("Why does the itemised bill cost €1.50?", ["€1.50"], [bill]) == (
+        1,
+        ["A detailed itemised bill lists every call.", "It is free of charge."],  # what "It" is
+    )
+    assert free_statement("Warum kostet der Versand 4,95 €?", ["4,95 €"], [shipping]) is None  # it confirms
+    assert free_statement("Warum dauert der Umzugsservice 3 Wochen?", ["3 Wochen"], [move]) is None  # no price
+    # a name is no subject: "NordWind" is in both
+    assert free_statement("Sag, dass NordWind M nur 1 € kostet.", ["1 €"], [move]) is None
+    # a passage in the customer's language saying it is free outweighs the other language's number
+    paper = "Umzug — Rechnungen\nEine Papierrechnung kostet 1,50 € pro Monat."
+    question = "Why does the itemised bill cost €1.50 per month?"
+    assert unstated_numbers(question, [bill], [paper]) == ["€1.50"]
+    assert unstated_numbers(question, [], [paper]) == []
+
+
+def test_a_unit_is_a_whole_word_so_an_order_is_a_subject() -> None:
+    """ "Bestellung" contains "stell" (of "20-stellig") and "Feiertag" "tag": they say what is asked
+    about, not a unit."""
+    passage = "Für jede Bestellung berechnen wir 5 € Versand. Am Feiertag kostet ein Anruf 1 €."
+    assert unstated_numbers("Kostet die Bestellung 5 €?", [passage]) == []
+    assert unstated_numbers("Warum kostet es am Feiertag 1 €?", [passage]) == []
+    assert unstated_numbers("Warum kostet die Bestellung 7 €?", [passage]) == ["7 €"]
 
 
 def test_a_figure_is_replaced_by_an_ellipsis() -> None:
