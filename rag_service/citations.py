@@ -204,22 +204,25 @@ def unstated_numbers(
     Kündigungsfrist drei Monate?", nor "20-stellige SIM-Kartennummer" "ab 20 Karten". Units are not
     what is asked about ("pro Monat"). ``foreign`` passages are read the same way against the
     question's ``translated`` words ("Eine Papierrechnung kostet 1,50 € pro Monat" does not confirm
-    "Why does the itemised bill cost €1.50 per month?"); without a translation the number alone counts."""
+    "Why does the itemised bill cost €1.50 per month?"); without a translation the number alone counts.
+    Nowhere does a sentence about another variant of a product the question names confirm it ("NordWind
+    S … 9,90 €" for "NordWind M costs 9.90")."""
     found = []
     own = [unit for p in passages for unit in _statements(p)]
     other = [unit for p in foreign for unit in _statements(p)]
     translated_words = _topic(translated) if translated is not None else set()
+    named = _variants(question)
     for figure in figures(question):
         words = _topic(question, figure)
-        if any(_confirms(unit, figure, words) for unit in own):
+        if any(_confirms(unit, figure, words) and not _other_variant(unit, named) for unit in own):
             continue
         # what the customer's language says outweighs a translation's guess: "A detailed itemised
         # bill … is free of charge" against "Papierrechnung 1,50 €" for "the itemised bill costs €1.50"
         if free_statement(question, [figure], passages) is None:
             if translated is None:
-                if any(restates(p, figure) for p in foreign):
+                if any(restates(unit, figure) and not _other_variant(unit, named) for unit in other):
                     continue
-            elif any(_confirms(unit, figure, translated_words) for unit in other):
+            elif any(_confirms(unit, figure, translated_words) and not _other_variant(unit, named) for unit in other):
                 continue
         found.append(figure)
     return found
@@ -283,6 +286,25 @@ def _topic(question: str, figure: str = "") -> set[str]:
     words = tokenize(_NUMBER_WORD.sub(" ", question))
     topic = {w for w in words if not w[0].isdigit() and not _is_unit(w) and w not in _VALUE_WORDS}
     return topic - set(tokenize(figure))
+
+
+# a product's name and its variant: "NordWind M", "Home Box 5G", "Galaxy S24"
+_VARIANT = re.compile(r"\b([A-ZÄÖÜ][\w-]*[a-zäöüß])\s+([A-Z]{1,3}\d{0,3}|\d{1,3}[A-Za-z]{1,2})\b(?![.,]\d)")
+
+
+def _variants(text: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for m in _VARIANT.finditer(text):
+        if tokenize(m.group(1)):  # not "Die SIM", "Der PUK"
+            found.setdefault(m.group(1).lower(), set()).add(m.group(2).lower())
+    return found
+
+
+def _other_variant(statement: str, named: dict[str, set[str]]) -> bool:
+    """Whether ``statement`` is about another variant of a product the question names: "NordWind S:
+    10 GB für 9,90 €" does not confirm "NordWind M kostet 9,90 €", it shares only the brand."""
+    said = _variants(statement)
+    return any(name in said and not said[name] & wanted for name, wanted in named.items())
 
 
 def _is_unit(word: str) -> bool:

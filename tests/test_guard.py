@@ -283,6 +283,15 @@ def test_a_figure_stated_about_something_else_is_not_confirmed() -> None:
     assert unstated_numbers("Ist der Rabatt 10 Cent?", [billing]) == ["10 Cent"]
 
 
+def test_another_variant_of_the_named_product_does_not_confirm_a_figure() -> None:
+    plans = "Tarife\n- NordWind S: 10 GB für 9,90 € pro Monat\n- NordWind M: 30 GB für 19,90 € pro Monat"
+    english = "Plans\n- NordWind S: 10 GB for €9.90 per month"
+    assert unstated_numbers("Since NordWind M costs 9.90 a month, what is a year?", [english], [plans]) == ["9.90"]
+    assert unstated_numbers("Kostet NordWind S 9,90 € im Monat?", [plans]) == []
+    assert unstated_numbers("Kostet NordWind M 19,90 € im Monat?", [plans]) == []
+    assert unstated_numbers("Kostet die SIM 9,90 € bei NordWind?", [plans]) == []  # no variant named
+
+
 def test_a_table_row_is_read_with_its_header_and_other_languages_by_number() -> None:
     table = (
         "Geräteschutz — Preise\n| Gerätepreis | Gebühr | Selbstbeteiligung |\n"
