@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag_service.analytics import percentile as percentile  # one implementation for the service and rag-eval
-from rag_service.citations import MARKER, numbers
+from rag_service.citations import MARKER, numbers, states
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,12 @@ _WORDS = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 
 
 def fact_found(fact: str, answer: str) -> bool:
-    """A key fact is in the answer when all its numbers are ("9,90 €" = "€9.90") or, for a fact
-    without numbers, when its words are (case-insensitive). Citation markers are not numbers: "[1]"
-    does not state "1 Stunde"."""
-    wanted = numbers(fact)
-    if wanted:
-        return wanted <= numbers(MARKER.sub(" ", answer))
+    """A key fact is in the answer when all its numbers are, with a unit of the fact's kind if it has
+    one ("9,90 €" = "€9.90", "3 Werktagen" = "3 working days", not "3 Monate") or, for a fact without
+    numbers, when its words are (case-insensitive). Citation markers are not numbers: "[1]" does not
+    state "1 Stunde"."""
+    if numbers(fact):
+        return states(MARKER.sub(" ", answer), fact)
     words = [w.lower() for w in _WORDS.findall(fact)]
     low = answer.lower()
     return bool(words) and all(w in low for w in words)

@@ -330,16 +330,21 @@ def _statements(passage: str) -> list[str]:
     return out
 
 
-def _confirms(statement: str, figure: str, words: set[str]) -> bool:
-    if not restates(statement, figure):
+def states(text: str, figure: str) -> bool:
+    """Whether ``text`` gives the number of ``figure`` with a unit of the figure's kind ("3 working
+    days" for "3 Werktagen", not "3 Monate"); for a figure without a unit, the number alone."""
+    if not restates(text, figure):
         return False
     unit = _unit(figure)
-    if unit is not None:
-        text = with_digits(statement)
-        wanted = numbers(with_digits(figure))
-        if not any(numbers(m.group(0)) & wanted and _unit(_unit_at(text, m)) == unit for m in _NUMBER.finditer(text)):
-            return False
-    return _shares(statement, words)
+    if unit is None:
+        return True
+    digits = with_digits(text)
+    wanted = numbers(with_digits(figure))
+    return any(numbers(m.group(0)) & wanted and _unit(_unit_at(digits, m)) == unit for m in _NUMBER.finditer(digits))
+
+
+def _confirms(statement: str, figure: str, words: set[str]) -> bool:
+    return states(statement, figure) and _shares(statement, words)
 
 
 def _shares(text: str, words: set[str]) -> bool:

@@ -71,6 +71,8 @@ def test_key_facts_normalise_numbers_and_case() -> None:
     assert not fact_found("1 Stunde", "Die Mindestlaufzeit beträgt 24 Monate [1].")  # a marker is no number
     assert fact_found("1 Stunde", "Sie sind höchstens 1 Stunde nicht erreichbar [2].")
     assert fact_found("three months", "The notice period is Three Months.")
+    assert fact_found("3 Werktagen", "You get it within 3 working days [1].")
+    assert not fact_found("3 Werktagen", "Die Kündigung dauert bis zu 3 Monate [1].")  # another unit's 3
     assert KeyFactRecall().score(["14 Tage", "kostenlos"], "14 Tage, nicht gratis", "answer").value == 0.5
     assert KeyFactRecall().score(["14 Tage"], "14 Tage", "refuse").value == 0.0
     assert KeyFactRecall().score([], "x", "answer").value is None
