@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import prompts
-from .citations import MARKER, NAME, PLACEHOLDER, marker_numbers, quantities, restates, with_digits
+from .citations import FREE, MARKER, NAME, PLACEHOLDER, marker_numbers, quantities, restates, with_digits
 from .lexical import tokenize
 from .llm import Message, YesNo
 
@@ -138,6 +138,8 @@ def exact_problems(sentence: str, sources: Sequence[str], question: str = "") ->
         for u in _URL.findall(text)
         if _url_key(u) not in urls and _url_key(u) not in lowered
     ]
+    if FREE.search(text) and not FREE.search(source):  # a price of zero is a figure too
+        problems.append("says it is free; the cited passage does not")
     if PLACEHOLDER in text and PLACEHOLDER not in source:
         problems.append("repeats the placeholder of the customer's figure")  # "kostet … pro Monat"
     known = lowered + "\n" + question.lower()
