@@ -156,8 +156,7 @@ def figures(question: str) -> list[str]:
     Without a unit only a number with decimals or dots ("costs 9.90", "192.168.1.1") or after a bound
     ("under 25") counts: a bare whole number is as often a name ("iPhone 17 Pro", "Home Box 5G") as a
     figure, and "einen Vertrag" is an article. What customers say of themselves ("I'm 27", "ich habe 8
-    SIM-Karten") is not a figure they assume about the service. "Free" said of something ("The eSIM
-    switch is free, right?") is a figure too: a price of zero."""
+    SIM-Karten") is not a figure they assume about the service."""
     found: dict[str, None] = {}
     spans = [(m, False) for m in _NUMBER.finditer(question)] + [(m, True) for m in _NUMBER_WORD.finditer(question)]
     for m, word in sorted(spans, key=lambda s: s[0].start()):
@@ -171,8 +170,6 @@ def figures(question: str) -> list[str]:
             continue  # the customer's own circumstance, not a claim about the service
         start = euro.start() if euro else m.start()
         found.setdefault(question[start : unit.end() if unit else m.end()], None)
-    for claim in _FREE_CLAIM.finditer(question):
-        found.setdefault(claim.group("free"), None)
     return list(found)
 
 
@@ -190,10 +187,7 @@ def vague(question: str, figures: Sequence[str]) -> str:
 
 
 def restates(text: str, figure: str) -> bool:
-    """Whether ``text`` states the number of ``figure`` (in digits or as a number word), or for
-    "free", that something is free."""
-    if _is_free(figure):
-        return bool(FREE.search(text))
+    """Whether ``text`` states the number of ``figure`` (in digits or as a number word)."""
     return numbers(with_digits(figure)) <= numbers(with_digits(text))
 
 
@@ -220,10 +214,6 @@ def unstated_numbers(
     named = _variants(question)
     for figure in figures(question):
         words = _topic(question, figure)
-        if _is_free(figure):
-            if _price_not_free(own, words):
-                found.append(figure)
-            continue
         if any(_confirms(unit, figure, words) and not _other_variant(unit, named) for unit in own):
             continue
         # what the customer's language says outweighs a translation's guess: "A detailed itemised
@@ -244,36 +234,6 @@ FREE = re.compile(
     r"|(?<!feel )free(?!\s+to\b)|no\s+(?:charge|fee|cost)s?|at\s+no\s+(?:extra\s+)?cost)\b",
     re.IGNORECASE,
 )
-# "The eSIM switch is free", "ist doch kostenlos": the customer says something costs nothing
-_FREE_CLAIM = re.compile(
-    r"\b(?:is|are|ist|sind|wäre|would\s+be)\s+(?:\w+\s+){0,2}?"
-    r"(?P<free>free(?:\s+of\s+charge)?|kostenlos|kostenfrei|gebührenfrei|gratis|umsonst)\b",
-    re.IGNORECASE,
-)
-
-
-def _is_free(figure: str) -> bool:
-    return not numbers(figure) and bool(FREE.search(figure))
-
-
-def _price_not_free(statements: Sequence[str], words: set[str]) -> bool:
-    """Whether a sentence giving a price is more about what the customer calls free than any sentence
-    calling something free: "Switching from a physical SIM card to an eSIM costs 4.99 EUR" against
-    "A new customer's first eSIM is free" for "The eSIM switch is free" (it shares "switch" too)."""
-
-    def shared(text: str) -> int:
-        said = tokenize(text)
-        return sum(any(_same_word(w, s) for s in said) for w in words)
-
-    free = [shared(t) for t in statements if FREE.search(t)]
-    priced = [shared(t) for t in statements if not FREE.search(t) and _money(t)]
-    return bool(priced) and max(priced) > max(free, default=0)
-
-
-def _money(text: str) -> bool:
-    return any(_unit(_unit_at(text, m)) == "money" for m in _NUMBER.finditer(text))
-
-
 # a sentence that opens with one of these needs the one before it to say what it is about
 _PRONOUN = re.compile(r"(?:It|This|They|These|Es|Er|Dies|Diese|Dieser|Dieses)\b")
 
@@ -389,12 +349,8 @@ def _confirms(statement: str, figure: str, words: set[str]) -> bool:
 
 def _shares(text: str, words: set[str]) -> bool:
     said = tokenize(text)
-    return any(_same_word(w, s) for w in words for s in said)
-
-
-def _same_word(w: str, s: str) -> bool:
     # German compounds: "Frist" is the "Kündigungsfrist" of a passage
-    return w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w))
+    return any(w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w)) for w in words for s in said)
 
 
 # the kind of a figure's unit, so that "3 Monate" and "three months" match and "20 Karten" ≠ "20-stellig"

@@ -257,9 +257,6 @@ def test_a_question_back_is_still_sent(make_client: Any) -> None:
         ("Why only for people under 25? I'm 27.", ["25"]),  # a limit, though it has no unit
         ("Does the iPhone 17 work with a plan over 5 GB?", ["5 GB"]),
         ("Warum speichert ihr meine Chats ein ganzes Jahr lang?", ["ein ganzes Jahr"]),
-        ("The eSIM switch is free, right?", ["free"]),  # a price of zero
-        ("Die Hotline ist doch kostenlos?", ["kostenlos"]),
-        ("Wie kann ich kostenlos telefonieren?", []),  # asked for, not said of something
     ],
 )
 def test_figures_a_customer_assumes(question: str, expected: list[str]) -> None:
@@ -342,20 +339,6 @@ def test_the_passage_sentence_saying_that_the_priced_thing_is_free() -> None:
     assert unstated_numbers(question, [], [paper]) == []
 
 
-def test_free_is_unconfirmed_when_a_price_is_more_about_the_thing() -> None:
-    esim = (
-        "eSIM — Order\nSwitching from a physical SIM card to an eSIM costs 4.99 EUR. "
-        "A new customer's first eSIM is free."
-    )
-    question = "The eSIM switch is free, right? How do I order it?"
-    assert unstated_numbers(question, [esim]) == ["free"]
-    assert vague(question, ["free"]) == "The eSIM switch is …, right? How do I order it?"
-    assert unstated_numbers("A new customer's first eSIM is free, right?", [esim]) == []
-    shipping = "Versand\nDer Versand ist ab 50 € kostenlos, darunter kostet er 4,95 €."
-    assert unstated_numbers("Der Versand ist kostenlos, oder?", [shipping]) == []  # both in one sentence
-    assert unstated_numbers("Der Versand ist kostenlos, oder?", []) == []  # nothing says otherwise
-
-
 def test_a_unit_is_a_whole_word_so_an_order_is_a_subject() -> None:
     """ "Bestellung" contains "stell" (of "20-stellig") and "Feiertag" "tag": they say what is asked
     about, not a unit."""
@@ -368,6 +351,7 @@ def test_a_unit_is_a_whole_word_so_an_order_is_a_subject() -> None:
 def test_a_figure_is_replaced_by_an_ellipsis() -> None:
     question = "Kostet es 9,90 € oder €5 für 10 GB?"
     assert vague(question, figures(question)) == "Kostet es … oder … für …?"
+    assert vague("Why only under 25? I use 250 GB.", ["25"]) == "Why only under …? I use 250 GB."  # whole numbers
 
 
 def test_free_must_be_in_the_cited_passage() -> None:
