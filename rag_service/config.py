@@ -134,7 +134,9 @@ class Settings(BaseSettings):
         True,
         description='When the question states a figure no retrieved passage states about what is asked ("warum kostet '
         'der Anschluss 29,99 €?") or the model repeated one into an answer the guard removed, ask with the figure '
-        'replaced by "…" and say first that the help articles do not confirm it.',
+        'replaced by "…" and say first that the help articles do not confirm it (a price put on something a '
+        "passage calls free: open with that passage sentence); a rule question the intent classifier reads as an "
+        "account request is answered when the articles contradict its figure.",
     )
     passages_best_last: bool = Field(
         True,
