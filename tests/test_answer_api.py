@@ -474,17 +474,22 @@ def test_no_note_when_the_answer_states_the_customers_figure(make_client: Any) -
 
 
 def test_a_repeated_figure_the_guard_removed_is_asked_vaguely_once_more(make_client: Any) -> None:
-    # 9,90 € is on the page (NordWind S), so the figure is not "unstated"; the model repeats it for M
+    # €25 is on the page ("top up … with vouchers of €15, €25 or €50"), so the figure is not
+    # "unstated"; the model repeats it for the automatic top-up
     client, gen = make_client(
-        "NordWind M kostet 9,90 € im Monat [1].", "NordWind M kostet 19,90 € pro Monat [1].", premise_check=True
+        "Automatic top-up adds €25 [1].",
+        "Automatic top-up adds €15 when your balance falls below €5 [1].",
+        premise_check=True,
     )
-    gen.support = lambda prompt: 0.0 if "Claim: NordWind M kostet 9,90" in prompt else 1.0
-    body = client.post("/v1/answer", json={"question": "Warum kostet NordWind M nur 9,90 € im Monat?"}).json()
+    gen.support = lambda prompt: 0.0 if "Claim: Automatic top-up adds €25" in prompt else 1.0
+    question = "Why does automatic top-up add €25 when the balance drops below €5?"
+    body = client.post("/v1/answer", json={"question": question}).json()
     first, again = gen.calls
-    assert "Question: Warum kostet NordWind M nur 9,90 € im Monat?" in first[-1]["content"]
-    assert "Question: Warum kostet NordWind M nur … im Monat?" in again[-1]["content"]
+    assert f"Question: {question}" in first[-1]["content"]
+    assert "Question: Why does automatic top-up add … when the balance drops below €5?" in again[-1]["content"]
     assert body["action"] == "answer"
-    assert body["answer"] == "Unsere Hilfeartikel bestätigen „9,90 €“ nicht. NordWind M kostet 19,90 € pro Monat [1]."
+    expected = "Automatic top-up adds €15 when your balance falls below €5 [1]."
+    assert body["answer"] == f'Our help articles do not confirm "€25". {expected}'
     assert [g["status"] for g in body["grounding"]] == ["note", "verified"]  # the second answer's verdicts only
 
 
