@@ -212,18 +212,20 @@ def unstated_numbers(
     other = [unit for p in foreign for unit in _statements(p)]
     translated_words = _topic(translated) if translated is not None else set()
     named = _variants(question)
+
+    def foreign_confirms(unit: str, figure: str) -> bool:
+        if _other_variant(unit, named):
+            return False
+        return restates(unit, figure) if translated is None else _confirms(unit, figure, translated_words)
+
     for figure in figures(question):
         words = _topic(question, figure)
         if any(_confirms(unit, figure, words) and not _other_variant(unit, named) for unit in own):
             continue
         # what the customer's language says outweighs a translation's guess: "A detailed itemised
         # bill … is free of charge" against "Papierrechnung 1,50 €" for "the itemised bill costs €1.50"
-        if free_statement(question, [figure], passages) is None:
-            if translated is None:
-                if any(restates(unit, figure) and not _other_variant(unit, named) for unit in other):
-                    continue
-            elif any(_confirms(unit, figure, translated_words) and not _other_variant(unit, named) for unit in other):
-                continue
+        if free_statement(question, [figure], passages) is None and any(foreign_confirms(u, figure) for u in other):
+            continue
         found.append(figure)
     return found
 
