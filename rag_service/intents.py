@@ -151,7 +151,9 @@ _FRUSTRATION = [
     r"\b(dritte|vierte|fünfte)[nm]?\s+(mal|monat)\b",
     r"\bschon\s+wieder\b",
     r"\b(still|immer\s+noch|noch\s+immer)\b.{0,30}\b(not|doesn't|does\s+not|isn't|nothing|no|nicht|kein\w*|nichts|ständig)\b",
-    r"\b(seit|for)\s+(\d+|zwei|drei|vier|fünf|sechs|two|three|four|five|six)\s+(wochen|weeks|monaten|months)\b",
+    r"\bseit\s+(\d+|zwei|drei|vier|fünf|sechs)\s+(wochen|monaten)\b",
+    # "waiting for 3 weeks", "no internet for two weeks"; not "kept for 6 months" (a rule)
+    r"\b(been|waiting|waited|no|nothing|without)\b.{0,40}\bfor\s+(\d+|two|three|four|five|six)\s+(weeks|months)\b",
 ]
 _FRUSTRATION_RE = _compile(_FRUSTRATION)
 _HAPPY = re.compile(

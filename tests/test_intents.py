@@ -27,6 +27,8 @@ FRUSTRATED = [
     "Das ist eine Frechheit!",
     "Mir reicht es jetzt, ich habe die Nase voll",
     "Warum funktioniert das nicht???",
+    "I've been waiting for 3 weeks for my new SIM card",
+    "Ich habe seit zwei Wochen kein Internet",
 ]
 HELP_CENTER = [  # questions about the rules, not about one account, and calm
     "How do I dispute an invoice?",
@@ -39,6 +41,7 @@ HELP_CENTER = [  # questions about the rules, not about one account, and calm
     "The ICCID to activate my SIM has 19 digits, right? Where do I find it?",  # where to find it: any SIM
     "Warum berechnet NordWind mir 6,82 € dafür, dass ich meine Rufnummer zu euch mitnehme?",
     "Wie schnell bekomme ich mein Geld zurück?",
+    "Why are call detail records kept for 6 months?",  # a rule, said wrongly: not a complaint
 ]
 
 
