@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
+
 from .lexical import tokenize
 
 # a name-like token: inner capital (NordWind, iPhone), all caps (XL, LTE) or letters with digits (5G, S24)
@@ -125,9 +127,9 @@ def numbers(text: str) -> set[str]:
 
 _UNIT_AFTER = re.compile(
     r"\s?(?:(?:ganze[nmrs]?|volle[nmrs]?|whole|full|entire)\s+)?"  # "ein ganzes Jahr"
-    r"(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
+    r"(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|[kMG]bit/s|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
     r"|Stellen|Ziffern|SIM\w*|Karten|(?:working |business )?days?\b|weeks?\b|months?\b|years?\b|hours?\b"
-    r"|minutes?\b|digits\b|cards\b|cents?\b)",
+    r"|minutes?\b|digits\b|cards\b|cents?\b|Uhr\b|[ap]\.?m\b\.?)",
     re.IGNORECASE,
 )
 
@@ -136,9 +138,16 @@ _EURO_BEFORE = re.compile(r"€\s*$")
 
 
 def _unit_after(text: str, number: re.Match[str]) -> re.Match[str] | None:
-    """The unit written right after ``number``, also after an ordinal's dot ("am 15. Werktag")."""
+    """The unit written right after ``number``, also after an ordinal's dot ("am 15. Werktag"); the
+    minutes of a time of day are its unit ("17:00", "17:00 Uhr")."""
+    clock = _CLOCK.match(text, number.end())
+    if clock:
+        return clock
     end = number.end() + (text[number.end() : number.end() + 1] == ".")
     return _UNIT_AFTER.match(text, end)
+
+
+_CLOCK = re.compile(r":[0-5]\d(?!\d)(?:\s?(?:Uhr\b|[ap]\.?m\b\.?))?", re.IGNORECASE)
 
 
 # "I'm 27", "Ich habe 8 SIM-Karten": what the customer says of themselves
@@ -158,10 +167,18 @@ def figures(question: str) -> list[str]:
     figure, and "einen Vertrag" is an article. What customers say of themselves ("I'm 27", "ich habe 8
     SIM-Karten") is not a figure they assume about the service."""
     found: dict[str, None] = {}
+    covered = 0  # the end of the last range ("5 bis 7 Werktage" is one figure)
     spans = [(m, False) for m in _NUMBER.finditer(question)] + [(m, True) for m in _NUMBER_WORD.finditer(question)]
     for m, word in sorted(spans, key=lambda s: s[0].start()):
+        if m.start() < covered:
+            continue
         euro = _EURO_BEFORE.search(question[: m.start()])
         unit = _unit_after(question, m)
+        upper = None if unit or word else _RANGE.match(question, m.end())
+        if upper is not None and (upper_unit := _unit_after(question, upper)) is not None:
+            found.setdefault(question[m.start() : upper_unit.end()], None)
+            covered = upper_unit.end()
+            continue
         glued = question[m.end() : m.end() + 1].isalpha() or question[max(m.start() - 1, 0) : m.start()].isalpha()
         bound = m.group(0).isdigit() and not (word or glued) and _BOUND.search(question[: m.start()])
         if not (unit or euro or bound) and (word or glued or m.group(0).isdigit()):
@@ -174,6 +191,8 @@ def figures(question: str) -> list[str]:
 
 
 PLACEHOLDER = "…"
+# the upper end of a range after its lower one: "5 bis 7 Werktage", "2-3 days"
+_RANGE = re.compile(r"\s*(?:bis|to|-|–)\s*(\d+(?:[.,]\d+)*)", re.IGNORECASE)
 
 
 def vague(question: str, figures: Sequence[str]) -> str:
@@ -271,6 +290,123 @@ def free_statement(question: str, figures: Sequence[str], passages: Sequence[str
     return None
 
 
+@dataclass(frozen=True)
+class Correction:
+    """A passage sentence giving the value a customer's figure gets wrong ("Eine Ersatzkarte kostet
+    14,95 €." for "Warum kostet eine Ersatzkarte 24,95 €?"), to open the answer when the model's first
+    statement gives none of the values the candidate sentences give."""
+
+    passage: int  # 1-based, in the order the passages were given
+    sentences: list[str]  # as in the passage (with the sentence before one opening with "It")
+    foreign: bool  # the passage is in the other language: the sentences need translating
+    values: frozenset[str]  # the values of the figure's kind that all candidate sentences give ("14,95 €")
+    free: bool  # a candidate says it is free
+
+    def stated_by(self, text: str) -> bool:
+        """Whether ``text`` gives one of the candidates' values: the model corrected the figure itself
+        (and may have chosen the right sentence where this one is the wrong one)."""
+        return any(states(text, value) for value in self.values) or (self.free and bool(FREE.search(text)))
+
+
+# a figure without a unit in a question about a price ("Since NordWind M costs 9.90 a month") is money
+_PRICE_WORD = re.compile(
+    r"\b(?:costs?|price|pay|charged?|kostet|kosten|preis|zahlen|bezahlen|berechnet)\b", re.IGNORECASE
+)
+_TIME_KINDS = frozenset({"day", "week", "month", "year", "hour", "minute"})
+
+
+def _dimension(kind: str | None) -> str | None:
+    """Units that measure the same thing: "4 weeks" is corrected by "3 months", "10 years" by "90 days"."""
+    return "time" if kind in _TIME_KINDS else kind
+
+
+def _figure_kind(question: str, figure: str) -> str | None:
+    kind = _unit(figure)
+    if kind is None and re.search(r"\d[.,]\d", figure) and _PRICE_WORD.search(question):
+        return "money"
+    return kind
+
+
+def _values(statement: str, kind: str | None) -> list[str]:
+    """The values ``statement`` gives in units of ``kind``'s dimension, each with its unit."""
+    digits = with_digits(statement)
+    out = []
+    for m in _NUMBER.finditer(digits):
+        unit = _unit_at(digits, m)
+        if unit and _dimension(_unit(unit)) == _dimension(kind):
+            out.append(m.group(0) + unit if unit.startswith(":") else f"{m.group(0)} {unit}")
+    return out
+
+
+def correction(
+    question: str,
+    figures: Sequence[str],
+    passages: Sequence[str],
+    foreign: Sequence[bool],
+    translated: str | None = None,
+) -> Correction | None:
+    """The passage sentence that most likely corrects one of the customer's unconfirmed ``figures``:
+    it gives a value of the same kind (a duration for a duration, a price or "free" for a price), not
+    the customer's, about what the question is about: it shares the most words with the question
+    (with its ``translated`` words for a ``foreign`` passage; a product variant both name counts
+    as one). Function words ("my", "within", "schon") and names alone ("NordWind") are no subject,
+    headings and table rows are not quoted, a sentence about another variant is no correction. Ties
+    go to the passage in the customer's language, then to the earlier one. None when no sentence
+    qualifies: the answer is then the model's alone."""
+    names = set(tokenize(" ".join(NAME.findall(question))))
+    named = _variants(question)
+    best: tuple[tuple[int, bool, int], int, list[str], bool] | None = None
+    values: set[str] = set()
+    free = False
+    for figure in figures:
+        kind = _figure_kind(question, figure)
+        if kind is None:
+            continue
+        own_words = _topic(question, figure) - names - _FILLER
+        other_words = _topic(translated) - names - _FILLER if translated else set()
+        for n, (passage, other) in enumerate(zip(passages, foreign, strict=True), 1):
+            if other and not translated:
+                continue
+            previous = ""
+            for statement in _statements(passage.split("\n", 1)[-1]):  # not the "title — section" line
+                statement = statement.strip()
+                quoted = [previous, statement] if previous and _PRONOUN.match(statement) else [statement]
+                previous = statement
+                if "|" in statement or restates(statement, figure) or _other_variant(statement, named):
+                    continue
+                given = _values(statement, kind)
+                says_free = kind == "money" and bool(FREE.search(statement))
+                if not given and not says_free:
+                    continue
+                text = " ".join(quoted)
+                said = _variants(text)
+                variant = any(said.get(name, set()) & wanted for name, wanted in named.items())
+                shared = len(_shared(text, other_words if other else own_words)) + variant
+                if not shared:
+                    continue
+                values.update(given)
+                free = free or says_free
+                score = (shared, not other, -n)
+                if best is None or score > best[0]:
+                    best = (score, n, [re.sub(r"^[-*•]\s+", "", q) for q in quoted], other)  # no list bullet
+    if best is None:
+        return None
+    return Correction(best[1], best[2], best[3], frozenset(values), free)
+
+
+# words that say nothing about what a question is about ("my", "within", "schon", "stimmt")
+_FILLER = (
+    frozenset(STOPWORDS_EN_PLUS)
+    | frozenset(STOPWORDS_GERMAN)
+    | frozenset(
+        {
+            *("within", "since", "right", "true", "without", "get", "need", "only", "still", "already"),
+            *("ab", "beim", "schon", "erst", "innerhalb", "ja", "gibt", "stimmt", "bekommt", "nur", "noch"),
+        }
+    )
+)
+
+
 # words of any question about a figure: they say that a value is asked, not what it is the value of
 _VALUE_WORDS = frozenset(
     {
@@ -350,9 +486,13 @@ def _confirms(statement: str, figure: str, words: set[str]) -> bool:
 
 
 def _shares(text: str, words: set[str]) -> bool:
+    return bool(_shared(text, words))
+
+
+def _shared(text: str, words: set[str]) -> set[str]:
+    """The ``words`` that ``text`` has; German compounds count: "Frist" is the "Kündigungsfrist" of a passage."""
     said = tokenize(text)
-    # German compounds: "Frist" is the "Kündigungsfrist" of a passage
-    return any(w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w)) for w in words for s in said)
+    return {w for w in words if any(w == s or (len(w) >= 4 and len(s) >= 4 and (w in s or s in w)) for s in said)}
 
 
 # the kind of a figure's unit, so that "3 Monate" and "three months" match and "20 Karten" ≠ "20-stellig"
@@ -367,7 +507,9 @@ _UNIT_KINDS = {
     "hour": r"stunde|hour",
     "minute": r"minute",
     "digit": r"stell|ziffer|digit",
-    "card": r"karte|card",
+    "card": r"karte|card|\bsim\b",
+    "rate": r"bit/s",
+    "clock": r":\d\d|\buhr\b|\b[ap]\.?m\b",
 }
 
 

@@ -24,9 +24,10 @@ from typing import Any, Literal
 from . import prompts
 from .citations import (
     MARKER,
+    Correction,
     Renumberer,
+    correction,
     figures,
-    free_statement,
     marker_numbers,
     repair_citations,
     restates,
@@ -309,10 +310,10 @@ class Pipeline:
         # model given the best passage last restated the customer's premise instead of correcting it
         # (measured in the eval note of issue 8)
         shown = passages[::-1] if self.settings.passages_best_last and not suspects else passages
-        lead = _free_lead(question, suspects, shown, result.language)
+        fix = _correction(question, suspects, shown, result.language, translated)
         fallback = bool(suspects) and not premise_first
         failure = yield from self._attempt(
-            result, question, history, earlier, shown, texts, plan, suspects, fallback=fallback, lead=lead
+            result, question, history, earlier, shown, texts, plan, suspects, fallback=fallback, correction=fix
         )
         if failure is not None and premise_first:
             yield from self._fixed(result, "handoff", "account_specific", texts.handoff)
@@ -410,14 +411,14 @@ class Pipeline:
         suspects: Sequence[str],
         *,
         fallback: bool = True,
-        lead: Sequence[str] = (),
+        correction: Correction | None = None,
     ) -> Generator_[Event, None, str | None]:
         """One answer to ``question``. When it assumed ``suspects`` (figures), the model is asked with
         each replaced by "…" (the guard still checks against the customer's words), and the
         first sent text starts with a note naming those the answer's first sentence does not state
-        ("does not confirm €25" before "Top-up adds €15 when the balance is below €5"). ``lead``:
-        passage sentences that open the answer (see ``_generate``). Returns the reason it failed when
-        ``fallback`` is off and nothing passed (the caller decides), else None."""
+        ("does not confirm €25" before "Top-up adds €15 when the balance is below €5"). ``correction``:
+        see ``_verified``. Returns the reason it failed when ``fallback`` is off and nothing passed
+        (the caller decides), else None."""
         note = ""
         pending = bool(suspects)
         asked = vague(question, suspects)
@@ -431,8 +432,8 @@ class Pipeline:
             plan,
             messages=prompt,
             fallback=fallback,
-            lead=lead,
             suspects=suspects,
+            correction=correction,
         )
         try:
             while True:
@@ -599,13 +600,12 @@ class Pipeline:
         plan: str | None = None,
         messages: list[Message] | None = None,
         fallback: bool = True,
-        lead: Sequence[str] = (),
         suspects: Sequence[str] = (),
+        correction: Correction | None = None,
     ) -> Generator_[Event, None, str | None]:
-        """Generate, guard, cite; ``messages`` replaces the answer prompt (agent drafts). ``lead``:
-        sentences of the passages (with their markers) that go before the model's, checked like
-        them, unless the model found no answer. ``suspects``: see ``_verified``. When nothing
-        passed: the refusal (or handoff) with ``fallback``, else no event and the reason returned."""
+        """Generate, guard, cite; ``messages`` replaces the answer prompt (agent drafts).
+        ``suspects``, ``correction``: see ``_verified``. When nothing passed: the refusal (or
+        handoff) with ``fallback``, else no event and the reason returned."""
         usage = Usage()
         gen_started = time.perf_counter()
         sources = [p.chunk.text for p in passages]
@@ -613,7 +613,6 @@ class Pipeline:
         renumber = Renumberer(len(sources))
         emitted: list[str] = []
         sentences: list[str] = []
-        pending = list(lead)  # go out with the model's first sentence: not if it finds no answer
         no_answer = False
         stream = self.generator.stream(
             messages, max_tokens=self.settings.max_tokens, temperature=self.settings.temperature, usage=usage
@@ -628,8 +627,6 @@ class Pipeline:
                 if NO_ANSWER.startswith(buffer.strip()):
                     continue  # could still become the refusal sentinel
                 done, buffer = split_sentences(buffer)
-                if done and pending:
-                    done, pending = [*pending, *done], []
                 sentences += done
                 if self.verifier is None:  # no guard: each sentence goes out as soon as it is complete
                     for sentence in done:
@@ -638,17 +635,15 @@ class Pipeline:
         finally:
             stream.close()  # type: ignore[attr-defined]
         if not no_answer and buffer.strip():
-            rest = [*pending, buffer.strip()]
-            sentences += rest
-            for sentence in rest if self.verifier is None else []:
-                if delta := _emit(emitted, renumber.rewrite(sentence)[0]):
-                    yield TextDelta(delta)
+            sentences.append(buffer.strip())
+            if self.verifier is None and (delta := _emit(emitted, renumber.rewrite(buffer.strip())[0])):
+                yield TextDelta(delta)
         result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         result.timings["generation_ms"] = (time.perf_counter() - gen_started) * 1000
         if usage.first_token_s is not None:
             result.timings["first_token_ms"] = usage.first_token_s * 1000
         if self.verifier is not None and not no_answer:
-            yield from self._verified(result, question, sentences, sources, renumber, emitted, suspects)
+            yield from self._verified(result, question, sentences, sources, renumber, emitted, suspects, correction)
         if not emitted:
             failure = "not_in_knowledge_base" if no_answer or not sentences else "unsupported_answer"
             if not fallback:
@@ -679,33 +674,32 @@ class Pipeline:
         renumber: Renumberer,
         emitted: list[str],
         suspects: Sequence[str] = (),
+        correction: Correction | None = None,
     ) -> Iterator[Event]:
         """Send the sentences that pass the guard, each as soon as it passed. Nothing is sent until
         the direct answer (the first statement) passed; when it fails, nothing is sent at all. The
         answer says that the help articles do not confirm the ``suspects`` its first statement does
-        not state (``_attempt``): a later sentence stating one is removed, it would contradict that."""
+        not state (``_attempt``): a later sentence stating one is removed, it would contradict that.
+        When the model's first statement fails or gives none of the values of the ``correction``'s
+        candidates, the correction's sentence (translated if its passage is in the other language)
+        opens the answer, checked like the model's: the small model often restates the customer's
+        figure, or answers from another passage, instead of correcting it."""
         assert self.verifier is not None
+        verifier = self.verifier
         started = time.perf_counter()
         held: list[str] = []  # courtesies before the first statement wait for it
         core_passed = False
         unconfirmed: list[str] = []
-        for raw in sentences:
-            sentence = repair_citations(raw, sources)
-            check = self.verifier.check(sentence, sources, question=question, unconfirmed=unconfirmed)
-            sentence = check.text  # an uncited sentence may now cite the passage it came from
-            if not check.supported:
-                result.dropped.append(raw)
-                result.grounding.append(_grounding(check, "removed", []))
-                if check.factual and not core_passed:
-                    break  # the direct answer is unsupported: the whole answer goes
-                continue
-            text, cited = renumber.rewrite(sentence)
+
+        def accept(check: SentenceCheck) -> Iterator[Event]:
+            nonlocal core_passed, unconfirmed, held
+            text, cited = renumber.rewrite(check.text)
             if not _has_words(text) or _sent(emitted, text):
-                continue
+                return
             result.grounding.append(_grounding(check, "verified" if check.factual else "no_claim", cited, renumber))
             if not check.factual and not core_passed:
                 held.append(text)
-                continue
+                return
             if not core_passed:
                 unconfirmed = [f for f in suspects if not restates(_strip_markers(text), f)]
             core_passed = True
@@ -713,10 +707,44 @@ class Pipeline:
                 if delta := _emit(emitted, t):
                     yield TextDelta(delta)
             held = []
+
+        def open_with(found: Correction) -> Iterator[Event]:
+            for lead in self._correction_sentences(found, result.language):
+                opening = verifier.check(lead, sources, question=question)
+                if not opening.supported:
+                    result.grounding.append(_grounding(opening, "removed", []))
+                    return
+                yield from accept(opening)
+
+        for raw in sentences:
+            sentence = repair_citations(raw, sources)
+            check = verifier.check(sentence, sources, question=question, unconfirmed=unconfirmed)
+            if correction is not None and check.factual and not core_passed:
+                if not check.supported or not correction.stated_by(_strip_markers(check.text)):
+                    yield from open_with(correction)
+                correction = None
+            if not check.supported:
+                result.dropped.append(raw)
+                result.grounding.append(_grounding(check, "removed", []))
+                if check.factual and not core_passed:
+                    break  # the direct answer is unsupported: the whole answer goes
+                continue
+            yield from accept(check)
+        if correction is not None and not core_passed:  # the model only echoed the question
+            yield from open_with(correction)
         result.timings["verification_ms"] = (time.perf_counter() - started) * 1000
         if not core_passed:
             emitted.clear()
             renumber.order.clear()
+
+    def _correction_sentences(self, found: Correction, language: str) -> list[str]:
+        """The correction's sentences with their passage's marker, in the customer's language (by the
+        model, memoised, when the passage is in the other one); none when a translation failed."""
+        target = "German" if language == "de" else "English"
+        sentences = [self._translate(s, target) if found.foreign else s for s in found.sentences]
+        if not all(sentences):
+            return []
+        return [with_marker(s, found.passage) for s in sentences if s]
 
 
 def _emit(emitted: list[str], text: str) -> str | None:
@@ -743,16 +771,15 @@ def _sent(emitted: list[str], text: str) -> bool:
     return plain(text) in {plain(e) for e in emitted}
 
 
-def _free_lead(question: str, suspects: Sequence[str], shown: Sequence[Passage], language: str) -> list[str]:
-    """The sentences of a passage in the answer's language saying that what the customer puts a price
-    on is free, with that passage's marker ("Der Umzugsservice ist kostenlos [1]." for "… kostet ja
-    49 €"): the answer opens with them. Empty when there are none."""
-    own = [(n, p.chunk.text) for n, p in enumerate(shown, 1) if p.chunk.language == language]
-    found = free_statement(question, suspects, [text for _, text in own]) if suspects else None
-    if found is None:
-        return []
-    n = own[found[0] - 1][0]
-    return [with_marker(sentence, n) for sentence in found[1]]
+def _correction(
+    question: str, suspects: Sequence[str], shown: Sequence[Passage], language: str, translated: str | None
+) -> Correction | None:
+    """The passage sentence that corrects one of the customer's unconfirmed figures, if any
+    (``citations.correction``), numbered as ``shown``."""
+    if not suspects:
+        return None
+    texts = [p.chunk.text for p in shown]
+    return correction(question, suspects, texts, [p.chunk.language != language for p in shown], translated)
 
 
 def _grounding(

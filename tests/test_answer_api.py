@@ -427,18 +427,34 @@ def test_a_false_premise_is_asked_vaguely_and_flagged(make_client: Any) -> None:
     assert streamed.endswith(body["answer"])  # after the AI disclosure: the same text, note first
 
 
+def test_an_answer_that_misses_the_correction_opens_with_the_passages_sentence(make_client: Any) -> None:
+    """The model answers around the customer's wrong figure without giving the right one: the passage
+    sentence that gives it goes first, then the model's sentence."""
+    question = "Warum beträgt der einmalige Anschlusspreis für die Mobilfunk-Tarife 29,99 €?"
+    client, _ = make_client("Er entfällt bei Online-Bestellung [1].", premise_check=True)
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["action"] == "answer"
+    note = "Unsere Hilfeartikel bestätigen „29,99 €“ nicht."
+    assert body["answer"].startswith(f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1].")
+    assert body["answer"].endswith("Er entfällt bei Online-Bestellung [1].")
+    assert [g["status"] for g in body["grounding"]] == ["note", "verified", "verified"]
+    client, _ = make_client("Der einmalige Anschlusspreis beträgt 19,99 € [1].", premise_check=True)
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["answer"] == f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1]."  # corrected by the model
+
+
 def test_a_price_on_something_free_is_corrected_with_the_passages_sentence(make_client: Any) -> None:
-    """The model misses that the thing is free and writes another price of the page (or echoes the
-    question with it): the answer opens with the passage's sentence saying it is free."""
+    """The model misses that the thing is free and only echoes the question with another price of the
+    page: the answer is the passage's sentence saying it is free."""
     question = "Der Umzugsservice für NordWind Home 5G kostet ja 49 € – wie früh muss ich den Umzug anmelden?"
     echo = "Der Umzugsservice für NordWind Home 5G kostet ja 9,95 € – wie früh muss ich den Umzug anmelden? [1]"
-    client, gen = make_client(f"{echo} Der Umzugsservice ist kostenlos [1].", premise_check=True)
+    client, gen = make_client(echo, premise_check=True)
     body = client.post("/v1/answer", json={"question": question}).json()
     assert body["action"] == "answer"
     assert body["answer"] == "Unsere Hilfeartikel bestätigen „49 €“ nicht. Der Umzugsservice ist kostenlos [1]."
     assert body["citations"][0]["doc_id"] == "umzug.md" and "kostenlos" in body["citations"][0]["text"]
     assert "kostet ja … –" in gen.calls[0][-1]["content"]  # the model was still asked without the figure
-    assert [g["status"] for g in body["grounding"]] == ["note", "verified", "removed"]
+    assert [g["status"] for g in body["grounding"]] == ["note", "removed", "verified"]
     client, _ = make_client("NO_ANSWER", premise_check=True)
     body = client.post("/v1/answer", json={"question": question}).json()
     assert body["action"] == "refuse"  # the model found no answer: no passage sentence alone

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from rag_service.citations import (
+    correction,
     figures,
     free_statement,
     repair_citations,
@@ -314,6 +315,58 @@ def test_a_passage_in_the_other_language_confirms_a_figure_only_about_the_transl
     assert unstated_numbers(question, [], [paper]) == []
     asked = "Why does the paper bill cost €1.50 per month?"
     assert unstated_numbers(asked, [], [paper], "Warum kostet die Papierrechnung 1,50 € pro Monat?") == []
+
+
+def test_times_of_day_ranges_and_data_rates_are_figures() -> None:
+    assert figures("Why does the English service line close at 17:00 on weekdays?") == ["17:00"]
+    assert figures("Ist der Shop bis 20 Uhr offen?") == ["20 Uhr"]
+    assert figures("Warum dauert die Lieferung 5 bis 7 Werktage?") == ["5 bis 7 Werktage"]
+    assert figures("Warum wird auf 32 kbit/s gedrosselt?") == ["32 kbit/s"]
+    assert (
+        vague("Warum dauert die Lieferung 5 bis 7 Werktage?", ["5 bis 7 Werktage"]) == "Warum dauert die Lieferung …?"
+    )
+    hours = "Contact — Phone\nThe English service line is open Monday to Friday from 9:00 to 18:00."
+    assert unstated_numbers("Why does the English service line close at 17:00?", [hours]) == ["17:00"]
+    assert unstated_numbers("Why does the English service line close at 18:00?", [hours]) == []
+    assert unstated_numbers("Warum dauert die Lieferung 5 bis 7 Werktage?", ["Die Lieferung dauert 2 bis 3 Werktage."])
+
+
+def test_the_passage_sentence_that_corrects_a_figure() -> None:
+    """The sentence giving a value of the figure's kind about what the question is about: the one
+    sharing most words with it, in another unit of the same dimension, in the other language when
+    only the translation shares words; never a heading, another variant, or the customer's figure."""
+    sim = (
+        "SIM-Karte aktivieren — PIN und PUK\nDie PIN steht auf dem Kartenhalter. Nach zehn falschen "
+        "PUK-Eingaben ist die SIM-Karte gesperrt; eine Ersatzkarte kostet 14,95 €."
+    )
+    shipping = "Versand — Lieferzeit\nDer Versand ist ab 50 € kostenlos, darunter kostet er 4,95 €."
+    question = "Warum kostet eine Ersatzkarte 24,95 €?"
+    found = correction(question, ["24,95 €"], [shipping, sim], [False, False])
+    assert found is not None and (found.passage, found.foreign) == (2, False)
+    assert found.sentences == [
+        "Nach zehn falschen PUK-Eingaben ist die SIM-Karte gesperrt; eine Ersatzkarte kostet 14,95 €."
+    ]
+    assert found.stated_by("Eine Ersatzkarte kostet 14,95 € [1].") and not found.stated_by("Die Karte ist gesperrt.")
+    # "10 years" is corrected by "90 days"; a heading is no sentence
+    data = "Data protection — Storage\n- Customer account data is deleted 90 days after your contract ends."
+    found = correction("Why do you keep my customer account data for 10 years?", ["10 years"], [data], [False])
+    assert found is not None and found.sentences == [
+        "Customer account data is deleted 90 days after your contract ends."
+    ]
+    # a passage in the other language shares words only with the translation
+    claim = "Device protection — Making a claim\nReport damage in the app within 14 days. Repairs take 5 days."
+    question = "Warum muss ich einen Schaden beim Geräteschutz schon innerhalb von 3 Tagen melden?"
+    translated = "Why must I report damage to my device within 3 days?"
+    assert correction(question, ["3 Tagen"], [claim], [True]) is None  # no translation: no shared words
+    found = correction(question, ["3 Tagen"], [claim], [True], translated)
+    assert found is not None and found.foreign and found.sentences == ["Report damage in the app within 14 days."]
+    # another variant's price corrects nothing; the same variant's does, even without other words
+    plans = "Plans — Prices\n- NordWind S: 10 GB for €9.90 per month\n- NordWind M: 30 GB for €19.90 per month"
+    found = correction("Since NordWind M costs 9.90 a month, how much is it for a year?", ["9.90"], [plans], [False])
+    assert found is not None and found.sentences == ["NordWind M: 30 GB for €19.90 per month"]
+    # the sentence stating the customer's figure confirms it; nothing about the subject: no correction
+    assert correction("Warum kostet der Versand 4,95 €?", ["4,95 €"], [shipping], [False]) is None
+    assert correction("Warum kostet das Roaming 3 €?", ["3 €"], [sim], [False]) is None
 
 
 def test_the_passage_sentence_saying_that_the_priced_thing_is_free() -> None:
