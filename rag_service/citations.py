@@ -127,9 +127,9 @@ def numbers(text: str) -> set[str]:
 
 _UNIT_AFTER = re.compile(
     r"\s?(?:(?:ganze[nmrs]?|volle[nmrs]?|whole|full|entire)\s+)?"  # "ein ganzes Jahr"
-    r"(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|[kMG]bit/s|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
-    r"|Stellen|Ziffern|SIM\w*|Karten|(?:working |business )?days?\b|weeks?\b|months?\b|years?\b|hours?\b"
-    r"|minutes?\b|digits\b|cards\b|cents?\b|Uhr\b|[ap]\.?m\b\.?)",
+    r"(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
+    r"|Stellen|Ziffern|SIM(?:-Karten|\s?cards?)?\b|Karten|(?:working |business )?days?\b|weeks?\b|months?\b"
+    r"|years?\b|hours?\b|minutes?\b|digits\b|cards\b|cents?\b|Uhr\b|[ap]\.?m\b\.?)",
     re.IGNORECASE,
 )
 
@@ -334,7 +334,7 @@ def _values(statement: str, kind: str | None) -> list[str]:
     for m in _NUMBER.finditer(digits):
         unit = _unit_at(digits, m)
         if unit and _dimension(_unit(unit)) == _dimension(kind):
-            out.append(m.group(0) + unit if unit.startswith(":") else f"{m.group(0)} {unit}")
+            out.append(m.group(0) + unit if unit.startswith(":") else f"{m.group(0)} {unit.strip()}")
     return out
 
 
@@ -507,8 +507,7 @@ _UNIT_KINDS = {
     "hour": r"stunde|hour",
     "minute": r"minute",
     "digit": r"stell|ziffer|digit",
-    "card": r"karte|card|\bsim\b",
-    "rate": r"bit/s",
+    "card": r"karte|card",
     "clock": r":\d\d|\buhr\b|\b[ap]\.?m\b",
 }
 

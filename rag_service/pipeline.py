@@ -680,10 +680,10 @@ class Pipeline:
         the direct answer (the first statement) passed; when it fails, nothing is sent at all. The
         answer says that the help articles do not confirm the ``suspects`` its first statement does
         not state (``_attempt``): a later sentence stating one is removed, it would contradict that.
-        When the model's first statement fails or gives none of the values of the ``correction``'s
-        candidates, the correction's sentence (translated if its passage is in the other language)
-        opens the answer, checked like the model's: the small model often restates the customer's
-        figure, or answers from another passage, instead of correcting it."""
+        When the model's first statement fails, or its answer gives none of the values of the
+        ``correction``'s candidates, the correction's sentence (translated if its passage is in the
+        other language) opens the answer, checked like the model's: the small model often restates
+        the customer's figure, or answers from another passage, instead of correcting it."""
         assert self.verifier is not None
         verifier = self.verifier
         started = time.perf_counter()
@@ -716,12 +716,16 @@ class Pipeline:
                     return
                 yield from accept(opening)
 
+        # the model gave a candidate's value somewhere: it corrected the figure itself
+        corrected = correction is not None and correction.stated_by(_strip_markers(" ".join(sentences)))
         for raw in sentences:
             sentence = repair_citations(raw, sources)
             check = verifier.check(sentence, sources, question=question, unconfirmed=unconfirmed)
             if correction is not None and check.factual and not core_passed:
-                if not check.supported or not correction.stated_by(_strip_markers(check.text)):
+                if not check.supported or not corrected:
                     yield from open_with(correction)
+                    if core_passed and check.supported and unconfirmed:  # now after the note: checked again
+                        check = verifier.check(sentence, sources, question=question, unconfirmed=unconfirmed)
                 correction = None
             if not check.supported:
                 result.dropped.append(raw)

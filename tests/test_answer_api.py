@@ -443,6 +443,20 @@ def test_an_answer_that_misses_the_correction_opens_with_the_passages_sentence(m
     assert body["answer"] == f"{note} Der einmalige Anschlusspreis beträgt 19,99 € [1]."  # corrected by the model
 
 
+def test_after_the_correction_a_sentence_stating_the_customers_figure_is_removed(make_client: Any) -> None:
+    """The model answers with another fee of the page that happens to be the customer's figure: the
+    passage's sentence for what was asked goes first, and the model's sentence, which now reads as
+    confirming the figure the note denies, is checked again and removed."""
+    client, _ = make_client("Die Mahngebühr beträgt 5,00 € [1].", premise_check=True)
+    body = client.post("/v1/answer", json={"question": "Warum kostet die Rücklastschrift 5,00 €?"}).json()
+    assert body["answer"] == (
+        "Unsere Hilfeartikel bestätigen „5,00 €“ nicht. Wird eine Lastschrift von Ihrer Bank zurückgegeben, "
+        "berechnen wir eine Rücklastschriftgebühr von 3,50 € [1]."
+    )
+    removed = [g for g in body["grounding"] if g["status"] == "removed"]
+    assert removed[0]["problems"] == ["states 5,00 €, which the articles do not confirm"]
+
+
 def test_a_price_on_something_free_is_corrected_with_the_passages_sentence(make_client: Any) -> None:
     """The model misses that the thing is free and only echoes the question with another price of the
     page: the answer is the passage's sentence saying it is free."""

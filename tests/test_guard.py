@@ -317,11 +317,12 @@ def test_a_passage_in_the_other_language_confirms_a_figure_only_about_the_transl
     assert unstated_numbers(asked, [], [paper], "Warum kostet die Papierrechnung 1,50 € pro Monat?") == []
 
 
-def test_times_of_day_ranges_and_data_rates_are_figures() -> None:
+def test_times_of_day_and_ranges_are_figures() -> None:
     assert figures("Why does the English service line close at 17:00 on weekdays?") == ["17:00"]
     assert figures("Ist der Shop bis 20 Uhr offen?") == ["20 Uhr"]
     assert figures("Warum dauert die Lieferung 5 bis 7 Werktage?") == ["5 bis 7 Werktage"]
-    assert figures("Warum wird auf 32 kbit/s gedrosselt?") == ["32 kbit/s"]
+    # a speed names the product as often as it claims something ("euer Anschluss mit 1 Gbit/s")
+    assert figures("Wie schnell ist euer Glasfaser-Anschluss mit 1 Gbit/s?") == []
     assert (
         vague("Warum dauert die Lieferung 5 bis 7 Werktage?", ["5 bis 7 Werktage"]) == "Warum dauert die Lieferung …?"
     )
@@ -347,6 +348,12 @@ def test_the_passage_sentence_that_corrects_a_figure() -> None:
         "Nach zehn falschen PUK-Eingaben ist die SIM-Karte gesperrt; eine Ersatzkarte kostet 14,95 €."
     ]
     assert found.stated_by("Eine Ersatzkarte kostet 14,95 € [1].") and not found.stated_by("Die Karte ist gesperrt.")
+    assert figures("Why does NordWind Business include a personal contact only from 10 SIM cards?") == ["10 SIM cards"]
+    business = "Business — Leistungen\n- Persönlicher Ansprechpartner ab 5 SIM-Karten"
+    found = correction(
+        "Warum erst ab 20 Karten einen persönlichen Ansprechpartner?", ["20 Karten"], [business], [False]
+    )
+    assert found is not None and found.stated_by("Ab 5 SIM-Karten gibt es einen Ansprechpartner.")
     # "10 years" is corrected by "90 days"; a heading is no sentence
     data = "Data protection — Storage\n- Customer account data is deleted 90 days after your contract ends."
     found = correction("Why do you keep my customer account data for 10 years?", ["10 years"], [data], [False])
