@@ -293,8 +293,8 @@ def free_statement(question: str, figures: Sequence[str], passages: Sequence[str
 @dataclass(frozen=True)
 class Correction:
     """A passage sentence giving the value a customer's figure gets wrong ("Eine Ersatzkarte kostet
-    14,95 €." for "Warum kostet eine Ersatzkarte 24,95 €?"), to open the answer when the model's first
-    statement gives none of the values the candidate sentences give."""
+    14,95 €." for "Warum kostet eine Ersatzkarte 24,95 €?"), to open the answer when the model's answer
+    gives none of the values the candidate sentences give, or its first statement fails the guard."""
 
     passage: int  # 1-based, in the order the passages were given
     sentences: list[str]  # as in the passage (with the sentence before one opening with "It")
