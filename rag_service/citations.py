@@ -206,8 +206,69 @@ def vague(question: str, figures: Sequence[str]) -> str:
 
 
 def restates(text: str, figure: str) -> bool:
-    """Whether ``text`` states the number of ``figure`` (in digits or as a number word)."""
-    return numbers(with_digits(figure)) <= numbers(with_digits(text))
+    """Whether ``text`` states the number of ``figure`` (in digits or as a number word); never for a
+    figure without one (a premise in words, ``premise_clause``)."""
+    wanted = numbers(with_digits(figure))
+    return bool(wanted) and wanted <= numbers(with_digits(text))
+
+
+# an assumption in words, before the question: "Since unused extra data carries over, …", "Da man
+# … kündigen kann: …", "The eSIM switch is free, right?", "Stimmt es, dass …?"
+_CLAUSE = (
+    re.compile(r"^(?:since|as|da|weil)\s+(?P<claim>[^,:;–—?]+?)\s*[,:;–—]\s", re.IGNORECASE),
+    re.compile(
+        r"^(?P<claim>[^?]+?)[,;]?\s*(?:right|correct|isn't it|oder|richtig|stimmt's|stimmt das|nicht wahr|gell)\s*\?",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"^(?:stimmt es|ist es richtig|ist es wahr|is it true|is it correct),?\s+(?:dass|that)\s+(?P<claim>[^?]+)\?",
+        re.IGNORECASE,
+    ),
+)
+
+
+def premise_clause(question: str) -> tuple[str, str] | None:
+    """What the customer takes for granted in words, without a figure, and the question that is left
+    ("unused extra data carries over to the next month", "is the 5 GB add-on worth it – what does it
+    cost?"; nothing is left of "Stimmt es, dass …?"): a small model answers on top of the assumption.
+    None without such a clause, and for one with a figure (``figures`` covers those) or of fewer than
+    three words."""
+    question = question.strip()
+    for pattern in _CLAUSE:
+        m = pattern.match(question)
+        if m is None:
+            continue
+        claim = m.group("claim").strip()
+        if figures(claim) or len(tokenize(claim)) < 2 or len(claim.split()) < 3:
+            return None
+        return claim, question[m.end() :].strip()
+    return None
+
+
+def counterparts(
+    claim: str, passages: Sequence[str], foreign: Sequence[bool], translated: str | None = None, k: int = 2
+) -> list[Correction]:
+    """The passage sentences about what ``claim`` says, best first: those sharing the most words with
+    it (at least two; with ``translated``, the claim in the other language, for a ``foreign``
+    passage) ("Unused extra data expires at the end of the billing month." for "unused extra data
+    carries over to the next month"). Whether one says the same or the opposite is for the judge."""
+    words = set(tokenize(claim)) - _FILLER
+    other_words = set(tokenize(translated)) - _FILLER if translated else set()
+    found: list[tuple[tuple[int, bool, int], Correction]] = []
+    for n, (passage, other) in enumerate(zip(passages, foreign, strict=True), 1):
+        if other and not translated:
+            continue
+        previous = ""
+        for statement in _statements(passage.split("\n", 1)[-1]):
+            statement = statement.strip()
+            quoted = [previous, statement] if previous and _PRONOUN.match(statement) else [statement]
+            previous = statement
+            shared = len(_shared(" ".join(quoted), other_words if other else words))
+            if shared >= 2 and "|" not in statement:
+                quote = [re.sub(r"^[-*•]\s+", "", q) for q in quoted]
+                found.append(((shared, not other, -n), Correction(n, quote, other, frozenset(), False)))
+    found.sort(key=lambda f: f[0], reverse=True)
+    return [c for _, c in found[:k]]
 
 
 def unstated_numbers(

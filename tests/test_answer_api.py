@@ -457,6 +457,26 @@ def test_after_the_correction_a_sentence_stating_the_customers_figure_is_removed
     assert removed[0]["problems"] == ["states 5,00 €, which the articles do not confirm"]
 
 
+def test_an_assumption_in_words_the_passages_contradict_is_corrected(make_client: Any) -> None:
+    """ "The eSIM switch is free, right?": no figure to compare, so the judge reads the assumption
+    against the passage sentence about it; when it says something else, the answer says so, opens
+    with that sentence, and the model is asked only what is left of the question."""
+    question = "The eSIM switch is free, right? How do I order it?"
+    reply = 'You order it in "My account > SIM cards > Order eSIM" [1].'
+    client, gen = make_client(reply, premise_check=True)
+    gen.support = lambda prompt: 0.05 if "Claim: The eSIM switch is free" in prompt else 1.0
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["answer"] == (
+        'Our help articles do not confirm "The eSIM switch is free". Switching from a physical SIM card to an '
+        'eSIM costs 4.99 EUR [1]. You order it in "My account > SIM cards > Order eSIM" [1].'
+    )
+    assert gen.calls[0][-1]["content"].split("Question:")[1].startswith(" How do I order it?\n")
+    client, gen = make_client(reply, premise_check=True)  # the judge finds it in the passage: it holds
+    body = client.post("/v1/answer", json={"question": question}).json()
+    assert body["answer"] == 'You order it in "My account > SIM cards > Order eSIM" [1].'
+    assert any("Claim: The eSIM switch is free" in c for c in gen.checks)
+
+
 def test_a_price_on_something_free_is_corrected_with_the_passages_sentence(make_client: Any) -> None:
     """The model misses that the thing is free and only echoes the question with another price of the
     page: the answer is the passage's sentence saying it is free."""

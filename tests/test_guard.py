@@ -10,8 +10,10 @@ import pytest
 
 from rag_service.citations import (
     correction,
+    counterparts,
     figures,
     free_statement,
+    premise_clause,
     repair_citations,
     split_sentences,
     unstated_numbers,
@@ -374,6 +376,37 @@ def test_the_passage_sentence_that_corrects_a_figure() -> None:
     # the sentence stating the customer's figure confirms it; nothing about the subject: no correction
     assert correction("Warum kostet der Versand 4,95 €?", ["4,95 €"], [shipping], [False]) is None
     assert correction("Warum kostet das Roaming 3 €?", ["3 €"], [sim], [False]) is None
+
+
+def test_an_assumption_in_words_and_the_sentences_about_it() -> None:
+    assert premise_clause("The eSIM switch is free, right? How do I order it?") == (
+        "The eSIM switch is free",
+        "How do I order it?",
+    )
+    assert premise_clause("Since unused extra data carries over, is the add-on worth it?") == (
+        "unused extra data carries over",
+        "is the add-on worth it?",
+    )
+    assert premise_clause("Da man auch telefonisch kündigen kann: Welche Nummer?") == (
+        "man auch telefonisch kündigen kann",
+        "Welche Nummer?",
+    )
+    assert premise_clause("Stimmt es, dass die Rücksendung kostenlos ist?") == ("die Rücksendung kostenlos ist", "")
+    assert premise_clause("Since NordWind M costs 9.90 a month, how much is it?") is None  # a figure: compared
+    assert premise_clause("Wie kann ich kündigen?") is None
+    assert premise_clause("Cancel, right?") is None  # too short to be a claim
+    esim = (
+        "eSIM — How to get an eSIM\nOrder an eSIM in the app. Switching from a physical SIM card to an eSIM costs "
+        "4.99 EUR. A new customer's first eSIM is free."
+    )
+    found = counterparts("The eSIM switch is free", [esim], [False])
+    assert [c.sentences for c in found] == [
+        ["Switching from a physical SIM card to an eSIM costs 4.99 EUR."],  # esim, switch(ing)
+        ["A new customer's first eSIM is free."],  # esim, free
+    ]
+    assert counterparts("Die eSIM ist kostenlos", [esim], [True]) == []  # no translation: no words to share
+    found = counterparts("Die eSIM ist kostenlos", [esim], [True], "The eSIM is free")
+    assert found[0].foreign and found[0].sentences == ["A new customer's first eSIM is free."]
 
 
 def test_the_passage_sentence_saying_that_the_priced_thing_is_free() -> None:
