@@ -308,17 +308,18 @@ class Pipeline:
         if not passages:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
+        asked, fix = None, None
+        if self.settings.premise_check and not suspects and not premise_first and premise_clause(question):
+            t0 = time.perf_counter()
+            clause, rest, fix = self._assumption(question, passages, result.language, translated)
+            result.timings["premise_ms"] = (time.perf_counter() - t0) * 1000
+            if fix is not None:  # "The eSIM switch is free, right?" → "How do I order it?"
+                suspects, asked = [clause], rest or question
+            elif rest:  # it holds: "The itemised bill is free. Where do I switch it on?"
+                asked = f"{clause}. {rest}"
         # the best passage last, next to the question, unless the question asserts a figure: then the
         # model given the best passage last restated the customer's premise instead of correcting it
         # (measured in the eval note of issue 8)
-        asked, fix = None, None
-        if self.settings.premise_check and not suspects and not premise_first:
-            t0 = time.perf_counter()
-            contradicted = self._contradicted(question, passages, result.language, translated)
-            result.timings["premise_ms"] = (time.perf_counter() - t0) * 1000
-            if contradicted is not None:  # "The eSIM switch is free, right?" → "How do I order it?"
-                clause, rest, fix = contradicted
-                suspects, asked = [clause], rest or question
         shown = passages[::-1] if self.settings.passages_best_last and not suspects else passages
         fix = fix or _correction(question, suspects, shown, result.language, translated)
         fallback = bool(suspects) and not premise_first
@@ -478,23 +479,24 @@ class Pipeline:
             result.grounding.insert(0, {"text": note, "status": "note", "citations": [], "score": None, "problems": []})
         return failure
 
-    def _contradicted(
+    def _assumption(
         self, question: str, passages: Sequence[Passage], language: str, translated: str | None
-    ) -> tuple[str, str, Correction] | None:
-        """An assumption in words that the passages contradict ("The eSIM switch is free, right?" when
-        the passage says "Switching … to an eSIM costs 4.99 EUR."): the claim, the question left
-        without it, and the passage sentence to open the answer with. The judge reads the claim
+    ) -> tuple[str, str, Correction | None]:
+        """An assumption in words (``premise_clause``), the question left without it, and, when the
+        passages contradict it ("The eSIM switch is free, right?" when the passage says "Switching …
+        to an eSIM costs 4.99 EUR."), the passage sentence to open the answer with. The judge reads the claim
         against the two sentences sharing most words with it; a claim one of them supports as the
         guard would (``guard_threshold``) holds. Measured offline on 8 wrong and 10 right assumptions
         about kb_docs: P(YES) 0.02-0.11 for the wrong ones against their best sentence, 0.33-0.94 for
         the right ones, except one whose best sentence was another (0.03; its second: 0.40). A third
-        sentence let two wrong ones pass (0.25, 0.27: irrelevant sentences score 0.1-0.3). None
-        without a judge."""
+        sentence let two wrong ones pass (0.25, 0.27: irrelevant sentences score 0.1-0.3). Without a
+        judge it holds."""
         found = premise_clause(question)
-        judge = self.verifier.judge if self.verifier is not None else None
-        if found is None or judge is None or self.verifier is None:
-            return None
+        assert found is not None
         claim, rest = found
+        judge = self.verifier.judge if self.verifier is not None else None
+        if judge is None or self.verifier is None:
+            return claim, rest, None
         other = premise_clause(translated) if translated else None
         candidates = counterparts(
             claim,
@@ -504,8 +506,8 @@ class Pipeline:
         )
         for candidate in candidates:
             if judge.yes_probability(judge_messages([" ".join(candidate.sentences)], claim)) >= self.verifier.threshold:
-                return None  # a passage says it: the assumption holds
-        return (claim, rest, candidates[0]) if candidates else None
+                return claim, rest, None  # a passage says it: the assumption holds
+        return claim, rest, candidates[0] if candidates else None
 
     def compose(
         self,
@@ -774,7 +776,12 @@ class Pipeline:
             if correction is not None and check.factual and not core_passed:
                 if not check.supported or not corrected:
                     yield from open_with(correction)
-                    if core_passed and check.supported and unconfirmed:  # now after the note: checked again
+                    # after the note, a sentence stating the figure it denies is checked again
+                    if (
+                        core_passed
+                        and check.supported
+                        and any(restates(_strip_markers(sentence), f) for f in unconfirmed)
+                    ):
                         check = verifier.check(sentence, sources, question=question, unconfirmed=unconfirmed)
                 correction = None
             if not check.supported:

@@ -475,6 +475,8 @@ def test_an_assumption_in_words_the_passages_contradict_is_corrected(make_client
     body = client.post("/v1/answer", json={"question": question}).json()
     assert body["answer"] == 'You order it in "My account > SIM cards > Order eSIM" [1].'
     assert any("Claim: The eSIM switch is free" in c for c in gen.checks)
+    # asked as a statement: a tag question ("…, right?") the small model echoes instead of answering
+    assert "Question: The eSIM switch is free. How do I order it?\n" in gen.calls[0][-1]["content"]
 
 
 def test_a_price_on_something_free_is_corrected_with_the_passages_sentence(make_client: Any) -> None:
