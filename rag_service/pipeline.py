@@ -805,7 +805,8 @@ class Pipeline:
         sentences = [self._translate(s, target) if found.foreign else s for s in found.sentences]
         if not all(sentences):
             return []
-        return [with_marker(s, found.passage) for s in sentences if s]
+        # a list item ("NordWind M: 30 GB for €19.90 per month") ends like a sentence in the answer
+        return [with_marker(s if s[-1] in ".!?" else f"{s}.", found.passage) for s in sentences if s]
 
 
 def _emit(emitted: list[str], text: str) -> str | None:
