@@ -135,8 +135,10 @@ class Settings(BaseSettings):
         description='When the question states a figure no retrieved passage states about what is asked ("warum kostet '
         'der Anschluss 29,99 €?") or the model repeated one into an answer the guard removed, ask with the figure '
         'replaced by "…" and say first that the help articles do not confirm it (an answer that does not give the '
-        "right value opens with the passage sentence that does); a rule question the intent classifier reads as an "
-        "account request is answered when the articles contradict its figure.",
+        'right value opens with the passage sentence that does); an assumption in words ("The eSIM switch is free, '
+        'right?") is judged against the passage sentences about it, and corrected the same way when they do not '
+        "support it; a rule question the intent classifier reads as an account request is answered when the articles "
+        "contradict its figure.",
     )
     passages_best_last: bool = Field(
         True,
