@@ -5,7 +5,7 @@ returned citation is a passage that is actually cited."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
@@ -258,15 +258,10 @@ def counterparts(
     for n, (passage, other) in enumerate(zip(passages, foreign, strict=True), 1):
         if other and not translated:
             continue
-        previous = ""
-        for statement in _statements(passage.split("\n", 1)[-1]):
-            statement = statement.strip()
-            quoted = [previous, statement] if previous and _PRONOUN.match(statement) else [statement]
-            previous = statement
+        for statement, quoted in _quotable(passage, heading=False):
             shared = len(_shared(" ".join(quoted), other_words if other else words))
             if shared >= 2 and "|" not in statement:
-                quote = [re.sub(r"^[-*•]\s+", "", q) for q in quoted]
-                found.append(((shared, not other, -n), Correction(n, quote, other, frozenset(), False)))
+                found.append(((shared, not other, -n), Correction(n, _unbulleted(quoted), other, frozenset(), False)))
     found.sort(key=lambda f: f[0], reverse=True)
     return [c for _, c in found[:k]]
 
@@ -336,10 +331,7 @@ def free_statement(question: str, figures: Sequence[str], passages: Sequence[str
     names = set(tokenize(" ".join(NAME.findall(question))))
     words = set().union(*(_topic(question, f) for f in money)) - names
     for n, passage in enumerate(passages, 1):
-        previous = ""
-        for statement in _statements(passage):
-            statement = statement.strip()
-            quoted = [previous, statement] if previous and _PRONOUN.match(statement) else [statement]
+        for statement, quoted in _quotable(passage):
             if (
                 FREE.search(statement)
                 and "|" not in statement
@@ -347,8 +339,23 @@ def free_statement(question: str, figures: Sequence[str], passages: Sequence[str
                 and _shares(" ".join(quoted), words)
             ):
                 return n, quoted
-            previous = statement
     return None
+
+
+def _quotable(passage: str, heading: bool = True) -> Iterator[tuple[str, list[str]]]:
+    """Each sentence of ``passage`` with what quoting it takes: the sentence before it too when it
+    opens with a pronoun ("It is free of charge" after "A detailed itemised bill …"). Without the
+    "title — section" line unless ``heading``."""
+    previous = ""
+    for statement in _statements(passage if heading else passage.split("\n", 1)[-1]):
+        statement = statement.strip()
+        yield statement, [previous, statement] if previous and _PRONOUN.match(statement) else [statement]
+        previous = statement
+
+
+def _unbulleted(quoted: list[str]) -> list[str]:
+    """A list item quoted as a sentence, without its bullet."""
+    return [re.sub(r"^[-*•]\s+", "", q) for q in quoted]
 
 
 @dataclass(frozen=True)
@@ -428,11 +435,7 @@ def correction(
         for n, (passage, other) in enumerate(zip(passages, foreign, strict=True), 1):
             if other and not translated:
                 continue
-            previous = ""
-            for statement in _statements(passage.split("\n", 1)[-1]):  # not the "title — section" line
-                statement = statement.strip()
-                quoted = [previous, statement] if previous and _PRONOUN.match(statement) else [statement]
-                previous = statement
+            for statement, quoted in _quotable(passage, heading=False):
                 if "|" in statement or restates(statement, figure) or _other_variant(statement, named):
                     continue
                 given = _values(statement, kind)
@@ -449,7 +452,7 @@ def correction(
                 free = free or says_free
                 score = (shared, not other, -n)
                 if best is None or score > best[0]:
-                    best = (score, n, [re.sub(r"^[-*•]\s+", "", q) for q in quoted], other)  # no list bullet
+                    best = (score, n, _unbulleted(quoted), other)
     if best is None:
         return None
     return Correction(best[1], best[2], best[3], frozenset(values), free)

@@ -309,9 +309,11 @@ class Pipeline:
             yield from self._refuse(result, "not_in_knowledge_base", texts, history)
             return
         asked, fix = None, None
-        if self.settings.premise_check and not suspects and not premise_first and premise_clause(question):
+        assumed = premise_clause(question) if self.settings.premise_check and not premise_first else None
+        if assumed is not None and not suspects:
             t0 = time.perf_counter()
-            clause, rest, fix = self._assumption(question, passages, result.language, translated)
+            clause, rest = assumed
+            fix = self._contradiction(clause, passages, result.language, translated)
             result.timings["premise_ms"] = (time.perf_counter() - t0) * 1000
             if fix is not None:  # "The eSIM switch is free, right?" → "How do I order it?"
                 suspects, asked = [clause], rest or question
@@ -479,24 +481,21 @@ class Pipeline:
             result.grounding.insert(0, {"text": note, "status": "note", "citations": [], "score": None, "problems": []})
         return failure
 
-    def _assumption(
-        self, question: str, passages: Sequence[Passage], language: str, translated: str | None
-    ) -> tuple[str, str, Correction | None]:
-        """An assumption in words (``premise_clause``), the question left without it, and, when the
-        passages contradict it ("The eSIM switch is free, right?" when the passage says "Switching …
-        to an eSIM costs 4.99 EUR."), the passage sentence to open the answer with. The judge reads the claim
+    def _contradiction(
+        self, claim: str, passages: Sequence[Passage], language: str, translated: str | None
+    ) -> Correction | None:
+        """When the passages contradict an assumption in words (``premise_clause``: "The eSIM switch
+        is free, right?" when the passage says "Switching … to an eSIM costs 4.99 EUR."), the passage
+        sentence to open the answer with. The judge reads the claim
         against the two sentences sharing most words with it; a claim one of them supports as the
         guard would (``guard_threshold``) holds. Measured offline on 8 wrong and 10 right assumptions
         about kb_docs: P(YES) 0.02-0.11 for the wrong ones against their best sentence, 0.33-0.94 for
         the right ones, except one whose best sentence was another (0.03; its second: 0.40). A third
         sentence let two wrong ones pass (0.25, 0.27: irrelevant sentences score 0.1-0.3). Without a
         judge it holds."""
-        found = premise_clause(question)
-        assert found is not None
-        claim, rest = found
         judge = self.verifier.judge if self.verifier is not None else None
         if judge is None or self.verifier is None:
-            return claim, rest, None
+            return None
         other = premise_clause(translated) if translated else None
         candidates = counterparts(
             claim,
@@ -506,8 +505,8 @@ class Pipeline:
         )
         for candidate in candidates:
             if judge.yes_probability(judge_messages([" ".join(candidate.sentences)], claim)) >= self.verifier.threshold:
-                return claim, rest, None  # a passage says it: the assumption holds
-        return claim, rest, candidates[0] if candidates else None
+                return None  # a passage says it: the assumption holds
+        return candidates[0] if candidates else None
 
     def compose(
         self,
