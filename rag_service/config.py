@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     llm_model: str = Field("default", description="Model name sent to RAG_LLM_URL.")
     llm_api_key: str | None = Field(None, description="Bearer key for RAG_LLM_URL.")
     llm_context: int = Field(4096, ge=512, le=32768, description="Context window of the in-process model, in tokens.")
+    llm_worker: bool = Field(
+        True,
+        description="Run the in-process model in a supervised child process: a crash or hang of llama.cpp fails "
+        "that request with HTTP 503 and the model restarts, instead of taking the API down "
+        "(false: in the API process).",
+    )
+    llm_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        description="Longest silence of the model worker during a request before it is killed and restarted.",
+    )
+    llm_start_timeout_s: float = Field(
+        300.0, gt=0, description="Longest time the model worker may take to load the model and pass its self-check."
+    )
     llm_cache_mb: int = Field(256, ge=0, description="RAM for saved KV-cache prefixes of earlier prompts (0 = off).")
     max_tokens: int = Field(220, ge=16, le=2048, description="Longest answer the model may write, in tokens.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = greedy, reproducible).")

@@ -15,6 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
@@ -162,6 +163,12 @@ class Gate:
         self._lock.release()
         with self._count:
             self._waiting -= 1
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Hold the model outside the request queue (a restart of the model process)."""
+        with self._lock:
+            yield
 
 
 def chat_formatter(llama: Any) -> Any:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from . import prompts
 from .citations import FREE, MARKER, NAME, PLACEHOLDER, marker_numbers, quantities, restates, with_digits
+from .errors import BackendUnavailable
 from .lexical import tokenize
 from .llm import Message, YesNo
 
@@ -229,6 +230,8 @@ class Verifier:
         check = judge_messages([passages[n - 1] for n in cited], sentence)
         try:
             score = self.judge.yes_probability(check)
+        except BackendUnavailable:
+            raise  # the model itself is down (crashed, restarting): the request fails, it is not refused
         except Exception:  # a check that cannot run does not pass
             log.exception("judged check failed")
             return SentenceCheck(sentence, cited, False, ("the judged check failed",))

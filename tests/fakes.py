@@ -102,3 +102,48 @@ class ScriptedChat:
             "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }
+
+
+class WorkerFake:
+    """A model for the supervised worker process (``WorkerSpec(factory="tests.fakes:WorkerFake")``):
+    streams ``reply`` slowly, writes each prompt's last message to ``marker`` (so a test knows the
+    child is busy), sleeps forever on a prompt containing ``hang_on``, and dies by ``die_on_start``
+    (a signal number) while it is being built, like a llama.cpp build that does not fit the CPU."""
+
+    name = "worker-fake"
+
+    def __init__(
+        self,
+        reply: str = "OK",
+        *,
+        delay_s: float = 0.0,
+        marker: str | None = None,
+        hang_on: str | None = None,
+        die_on_start: int | None = None,
+        support: float = 1.0,
+    ) -> None:
+        if die_on_start is not None:
+            import os
+
+            os.kill(os.getpid(), die_on_start)
+        self.reply, self.delay_s, self.marker, self.hang_on, self.support = reply, delay_s, marker, hang_on, support
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
+    ) -> Iterator[str]:
+        import time
+
+        text = messages[-1]["content"]
+        if self.marker:
+            with open(self.marker, "a", encoding="utf-8") as f:
+                f.write(" ".join(text.split()) + "\n")
+        if self.hang_on and self.hang_on in text:
+            time.sleep(3600)
+        usage.prompt_tokens = sum(len(m["content"].split()) for m in messages)
+        for i in range(0, min(len(self.reply), 7 * max_tokens), 7):
+            time.sleep(self.delay_s)
+            usage.completion_tokens += 1
+            yield self.reply[i : i + 7]
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        return self.support

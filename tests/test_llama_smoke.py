@@ -47,3 +47,20 @@ def test_missing_model_file_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="make models"):
         LlamaGenerator(tmp_path / "nope.gguf", threads=1, n_ctx=512, max_waiting=0)
+
+
+def test_the_real_model_answers_from_its_worker_process() -> None:
+    """llama.cpp in the supervised child: the self-check ran, text streams, the guard's score comes back."""
+    from rag_service.llm_worker import WorkerGenerator, WorkerSpec
+
+    kwargs = {"model_path": tiny_model_path(), "threads": 2, "n_ctx": 1024, "max_waiting": 0, "cache_mb": 16}
+    worker = WorkerGenerator(WorkerSpec("rag_service.llm:LlamaGenerator", kwargs, label="smollm2"), max_waiting=0)
+    try:
+        assert worker.started is not None and "CPU :" in worker.started.system_info
+        usage = Usage()
+        messages: list = [{"role": "user", "content": "Say hello."}]  # type: ignore[type-arg]
+        assert "".join(worker.stream(messages, max_tokens=8, temperature=0.0, usage=usage)).strip()
+        assert usage.prompt_tokens > 3 and 0 < usage.completion_tokens <= 8
+        assert 0.0 <= worker.yes_probability(messages) <= 1.0
+    finally:
+        worker.close()

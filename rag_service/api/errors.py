@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BackendUnavailable, ConfigError, Conflict, InvalidInput, NotFound, RagError, StoreError
 from ..llm import Overloaded
+from ..llm_worker import ModelFailure
 
 log = logging.getLogger("rag_service.api")
 
@@ -56,6 +57,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _overloaded(request: Request, exc: Overloaded) -> JSONResponse:
         log.warning("request %s: model queue full; answered 429", request_id(request))
         response = error_response(request, 429, "rate_limited", "The assistant is busy; please retry in a few seconds.")
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+
+    @app.exception_handler(ModelFailure)
+    async def _model_failure(request: Request, exc: ModelFailure) -> JSONResponse:
+        log.error("request %s: %s", request_id(request), exc)
+        response = error_response(
+            request, 503, "model_unavailable", "The assistant had to restart; please retry in a few seconds."
+        )
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
 

@@ -8,8 +8,10 @@ import click
 import uvicorn
 from fastapi import FastAPI
 
+from ..components import llama_spec
 from ..config import load_settings
 from ..errors import RagError
+from ..llm_worker import self_check
 
 
 def app_factory() -> FastAPI:
@@ -27,7 +29,14 @@ def main(host: str, port: int, workers: int) -> None:
     """Serve the answer API (OpenAPI docs at /docs)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        load_settings()  # fail fast, with a readable message, before uvicorn starts
+        settings = load_settings()  # fail fast, with a readable message, before uvicorn starts
+        if not settings.llm_url:
+            # a llama.cpp build that does not fit this CPU dies by a signal at the first prompt: find out
+            # now, in a child process, and say so in one line instead of serving requests that would crash
+            started = self_check(llama_spec(settings))
+            click.echo(
+                f"model self-check passed: {started.load_s + started.check_s:.1f} s; {started.system_info}", err=True
+            )
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
     uvicorn.run("rag_service.api.serve:app_factory", factory=True, host=host, port=port, workers=workers)

@@ -20,6 +20,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ...conversations import Turn
 from ...errors import InvalidInput
+from ...llm_worker import ModelFailure
 from ...pipeline import Done, Event, Query, TextDelta
 from ..deps import PipelineDep
 from ..errors import request_id
@@ -102,13 +103,17 @@ async def chat_completions(
                         )
                     )
             yield "data: [DONE]\n\n"
-        except Exception:
-            log.exception("request %s: stream failed", request_id(request))
+        except Exception as exc:
+            # the status line is sent: the failure travels as an error event in the stream
+            failed = isinstance(exc, ModelFailure)
+            log.error("request %s: stream failed", request_id(request), exc_info=not failed)
             yield data(
                 {
                     "error": {
-                        "type": "internal_error",
-                        "message": "The answer could not be completed.",
+                        "type": "model_unavailable" if failed else "internal_error",
+                        "message": "The assistant had to restart; please retry in a few seconds."
+                        if failed
+                        else "The answer could not be completed.",
                         "request_id": request_id(request),
                     }
                 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from ...llm_worker import WorkerGenerator
 from ..deps import get_components
 
 router = APIRouter(tags=["health"])
@@ -18,9 +19,14 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", response_model=None)
 async def ready(request: Request) -> dict[str, object] | JSONResponse:
-    """200 once models and the index are loaded; 503 before, so traffic waits."""
+    """200 once models and the index are loaded; 503 before, and while a failed model process restarts,
+    so traffic waits."""
     components = request.app.state.components
     if components is None:
         return JSONResponse({"status": "loading"}, status_code=503)
-    store = get_components(request).store
-    return {"status": "ready", "documents": len(store.documents()), "chunks": store.chunk_count()}
+    components = get_components(request)
+    model = components.generator.status() if isinstance(components.generator, WorkerGenerator) else "ready"
+    if model != "ready":
+        return JSONResponse({"status": "loading", "model": model}, status_code=503)
+    store = components.store
+    return {"status": "ready", "documents": len(store.documents()), "chunks": store.chunk_count(), "model": model}
