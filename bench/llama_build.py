@@ -32,26 +32,22 @@ PROMPT = (
 
 
 def measure(model: str, threads: int, gen_tokens: int) -> dict[str, object]:
-    """One build, in this process: a cold prompt, then ``gen_tokens`` generated tokens."""
+    """One build, in this process: a cold prompt (to its first token), then ``gen_tokens`` more tokens."""
     import llama_cpp
 
     llama = llama_cpp.Llama(model, n_ctx=2048, n_threads=threads, n_threads_batch=threads, n_batch=512, verbose=False)
     tokens = llama.tokenize(PROMPT.encode(), add_bos=False, special=True)
     began = time.perf_counter()
-    llama.eval(tokens)
-    prompt_s = time.perf_counter() - began
-    began = time.perf_counter()
-    made = 0
-    for _ in llama.generate(tokens, temp=0.0, top_k=1, reset=False):
-        made += 1
-        if made >= gen_tokens:
+    stamps = []  # one per generated token; the first comes once the whole prompt is evaluated
+    for _ in llama.generate(tokens, temp=0.0, top_k=1):
+        stamps.append(time.perf_counter())
+        if len(stamps) > gen_tokens:
             break
-    gen_s = time.perf_counter() - began
     info = llama_cpp.llama_print_system_info()
     return {
         "prompt_tokens": len(tokens),
-        "prompt_tps": len(tokens) / prompt_s,
-        "gen_tps": made / gen_s,
+        "prompt_tps": len(tokens) / (stamps[0] - began),
+        "gen_tps": gen_tokens / (stamps[-1] - stamps[0]),
         "system_info": " ".join((info.decode() if isinstance(info, bytes) else str(info)).split()),
     }
 

@@ -18,7 +18,7 @@ def test_health_and_ready(settings: Settings, embedder: CountingEmbedder) -> Non
         assert client.get("/health").json() == {"status": "ok"}
         ready = client.get("/ready")
         assert ready.status_code == 200
-        assert ready.json() == {"status": "ready", "documents": 0, "chunks": 0}
+        assert ready.json() == {"status": "ready", "documents": 0, "chunks": 0, "model": "ready"}
         assert ready.headers["x-request-id"].startswith("req_")
         assert client.get("/docs").status_code == 200
 
