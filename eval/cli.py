@@ -8,6 +8,7 @@ import tempfile
 import time
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -18,7 +19,8 @@ from rag_service.embeddings import build_embedder
 from rag_service.errors import RagError
 from rag_service.store import Store
 
-from .dataset import load_questions
+from .dataset import Question, load_questions
+from .kbset import load_kb_set
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,11 +111,17 @@ def retrieval(
 
 
 @main.command()
-@click.option("--dataset", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--kb",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Evaluate over a fresh index of this folder.",
+)
+@click.option(
+    "--kb-set",
+    "kb_set",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A KB set folder (docs/ + questions.jsonl, eval/kbs/README.md): its docs in a fresh index, its questions.",
 )
 @click.option("--url", envvar="RAG_EVAL_URL", help="Evaluate a running service (black box) instead of in process.")
 @click.option("--api-key", envvar="RAG_EVAL_API_KEY", help="Bearer key for --url.")
@@ -126,7 +134,7 @@ def retrieval(
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.option("--sample", type=click.IntRange(1), help="A random sample of N questions (with --seed).")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--split", help="Only questions whose `split` field has this value (e.g. dev, holdout).")
+@click.option("--split", help="Only questions whose `split` field has this value (dev or test).")
 @click.option("--fail-under", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC < VALUE.")
 @click.option("--fail-over", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC > VALUE.")
 @click.option(
@@ -143,8 +151,9 @@ def retrieval(
     help="Also ragas' Faithfulness on the judge model (2 generations per answer; slow on a CPU).",
 )
 def run(
-    dataset: Path,
+    dataset: Path | None,
     kb: Path | None,
+    kb_set: Path | None,
     url: str | None,
     api_key: str | None,
     out: Path,
@@ -159,28 +168,151 @@ def run(
     threshold: float,
     ragas: bool,
 ) -> None:
-    """Answer every question of DATASET and score the answers; writes report.json and report.html.
+    """Answer every question of DATASET (or of a KB set) and score the answers; writes report.json and
+    report.html.
 
     Exit code 1 when a gate fails (the failed gates are listed)."""
-    import random
     import sys
-    from datetime import datetime
 
-    from tqdm import tqdm
+    from .report import check_gates, parse_gates
 
-    from .judge import Judge, build_judge, ragas_llm
-    from .ragas_faithfulness import RagasFaithfulness
-    from .report import check_gates, gates_json, parse_gates, write_html, write_json
-    from .runner import HttpTarget, InProcessTarget, Target, aggregate, grouped
-    from .runner import run as run_questions
-
-    if url and kb:
+    if (dataset is None) == (kb_set is None):
+        raise click.UsageError("give --dataset or --kb-set")
+    if kb_set and kb:
+        raise click.UsageError("--kb-set brings its own docs/; drop --kb")
+    if url and (kb or kb_set) and not (kb_set and url):
         raise click.UsageError("--kb indexes a folder for an in-process run; a service at --url has its own index")
     try:
         gates = parse_gates(fail_under, fail_over)
-        questions = load_questions(dataset)
+        if kb_set:
+            loaded = load_kb_set(kb_set)
+            questions, source = loaded.questions, loaded.root
+            kb = None if url else loaded.docs
+        else:
+            assert dataset is not None
+            questions, source = load_questions(dataset), dataset
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    questions = _select(questions, split=split, sample=sample, seed=seed, limit=limit)
+    report = evaluate(
+        questions,
+        source=source,
+        kb=kb,
+        url=url,
+        api_key=api_key,
+        out=out,
+        judge=judge,
+        judge_url=judge_url,
+        threshold=threshold,
+        ragas=ragas,
+        selection={"sample": sample, "seed": seed, "limit": limit, "split": split},
+    )
+    checked = check_gates(gates, report["metrics"])
+    from .report import gates_json, write_html, write_json
+
+    report["gates"] = gates_json(checked)
+    write_json(out / "report.json", report)
+    write_html(out / "report.html", report)
+    console = Console()
+    table = Table(title=f"rag-eval {source.name} ({len(report['questions'])} questions)")
+    table.add_column("metric")
+    table.add_column("value")
+    for name, value in report["metrics"].items():
+        table.add_row(name, _fmt(value))
+    console.print(table)
+    if kb_set:
+        Console(width=220).print(_suite_table({loaded.name: report["kb"]}))
+    console.print(f"reports: {out / 'report.json'}, {out / 'report.html'}")
+    failed = [g for g in checked if not g.passed]
+    for g in failed:
+        console.print(f"[bold red]gate failed[/]: {g.metric} = {_fmt(g.value)}, required {g.op} {g.threshold}")
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("sets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Report folder.")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test", "all"]),
+    default="dev",
+    show_default=True,
+    help="Which half of every set: develop on dev; run test only to confirm a change.",
+)
+@click.option("--url", envvar="RAG_EVAL_URL", help="A running service (its own index must hold the set's docs).")
+@click.option("--api-key", envvar="RAG_EVAL_API_KEY", help="Bearer key for --url.")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions of every set.")
+@click.option("--judge/--no-judge", default=False, show_default=True, help="Also the judged claim-level metrics.")
+def suite(
+    sets: tuple[Path, ...],
+    out: Path,
+    split: str,
+    url: str | None,
+    api_key: str | None,
+    limit: int | None,
+    judge: bool,
+) -> None:
+    """Run several KB sets (each: its docs in a fresh index, its questions) and print one table, a row
+    per knowledge base; writes OUT/<set>/report.{json,html} and OUT/suite.{json,html}. The worst
+    knowledge base counts, not the average."""
+    from .report import write_json, write_suite_html
+
+    try:
+        loaded = [load_kb_set(path) for path in sets]
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows: dict[str, dict[str, Any]] = {}
+    for kb_set in loaded:
+        questions = _select(kb_set.questions, split=None if split == "all" else split, limit=limit)
+        click.echo(f"{kb_set.name}: {len(questions)} questions ({split})", err=True)
+        report = evaluate(
+            questions,
+            source=kb_set.root,
+            kb=None if url else kb_set.docs,
+            url=url,
+            api_key=api_key,
+            out=out / kb_set.name,
+            judge=judge,
+            judge_url=None,
+            threshold=0.5,
+            ragas=False,
+            selection={"split": split, "limit": limit},
+        )
+        write_json(out / kb_set.name / "report.json", report)
+        from .report import write_html
+
+        write_html(out / kb_set.name / "report.html", report)
+        rows[kb_set.name] = report["kb"]
+    result = {"split": split, "sets": [str(p) for p in sets], "table": rows}
+    write_json(out / "suite.json", result)
+    write_suite_html(out / "suite.html", result, {name: f"{name}/report.html" for name in rows})
+    Console(width=220).print(_suite_table(rows))  # one line per knowledge base, also in CI logs
+    click.echo(f"reports: {out / 'suite.json'}, {out / 'suite.html'}", err=True)
+
+
+def _suite_table(rows: dict[str, dict[str, Any]]) -> Table:
+    from .kbset import COLUMNS, cell
+
+    table = Table(title="rag-eval suite (share and hits/n; calls per question; wall seconds per question)")
+    table.add_column("knowledge base", no_wrap=True)
+    for _, label in COLUMNS:
+        table.add_column(label, overflow="fold")
+    for name, row in rows.items():
+        table.add_row(name, *(cell(key, row[key]) for key, _ in COLUMNS))
+    return table
+
+
+def _select(
+    questions: list[Question],
+    *,
+    split: str | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    limit: int | None = None,
+) -> list[Question]:
+    import random
+
     if split:
         questions = [q for q in questions if q.extra.get("split") == split]
         if not questions:
@@ -189,6 +321,36 @@ def run(
         questions = random.Random(seed).sample(questions, min(sample, len(questions)))
     if limit:
         questions = questions[:limit]
+    return questions
+
+
+def evaluate(
+    questions: list[Question],
+    *,
+    source: Path,
+    kb: Path | None,
+    url: str | None,
+    api_key: str | None,
+    out: Path,
+    judge: bool,
+    judge_url: str | None,
+    threshold: float,
+    ragas: bool,
+    selection: dict[str, object],
+) -> dict[str, Any]:
+    """Answer and score ``questions`` in process (over a fresh index of ``kb`` when given) or against
+    ``url``; the report dict of report.json (without gates)."""
+    import sys
+    from datetime import datetime
+
+    from tqdm import tqdm
+
+    from .judge import Judge, build_judge, ragas_llm
+    from .kbset import summary
+    from .ragas_faithfulness import RagasFaithfulness
+    from .runner import CountingGenerator, HttpTarget, InProcessTarget, Target, aggregate, grouped
+    from .runner import run as run_questions
+
     started = datetime.now(UTC)
     wall = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
@@ -198,7 +360,7 @@ def run(
             target = HttpTarget(url, api_key=api_key)
         else:
             from ingest.pipeline import ingest_paths
-            from rag_service.components import Components
+            from rag_service.components import Components, build_generator
 
             try:
                 overrides: dict[str, object] = {"database_url": f"sqlite:///{tmp}/eval.db"}
@@ -206,7 +368,8 @@ def run(
                     overrides["data_dir"] = Path(tmp)
                     overrides["llm_model_path"] = load_settings().llm_model_path or _default_model()
                 settings = load_settings(**overrides)
-                components = Components.load(settings)
+                generator = CountingGenerator(build_generator(settings))
+                components = Components.build(settings, embedder=build_embedder(settings), generator=generator)
             except RagError as exc:
                 raise click.ClickException(str(exc)) from exc
             if kb:
@@ -224,7 +387,7 @@ def run(
             except RagError as exc:
                 raise click.ClickException(f"{exc} (or run with --no-judge)") from exc
         ragas_metric = RagasFaithfulness(ragas_llm(the_judge)) if the_judge and ragas else None
-        with tqdm(total=len(questions), unit="q", desc="answering", file=sys.stderr) as bar:
+        with tqdm(total=len(questions), unit="q", desc=f"answering {source.name}", file=sys.stderr) as bar:
             rows = run_questions(
                 questions,
                 target,
@@ -236,48 +399,49 @@ def run(
             )
         if components:
             components.close()
-    summary = aggregate(rows)
-    checked = check_gates(gates, summary["metrics"])
-    report = {
+    for row in rows:  # the cache holds rows scored by an older scorer: the judge-free scores are recomputed
+        row["metrics"].update(_rescore(row))
+    totals = aggregate(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    return {
         "run": {
-            "dataset": str(dataset),
+            "dataset": str(source),
             "kb": str(kb) if kb else None,
             "target": target.name,
             "questions": len(rows),
             "started": started.isoformat(timespec="seconds"),
             "wall_s": round(time.perf_counter() - wall, 1),
-            "sample": sample,
-            "seed": seed,
-            "limit": limit,
-            "split": split,
+            **selection,
             "judge": the_judge.name if the_judge else None,
             "judge_threshold": threshold if the_judge else None,
             "ragas": ragas_metric is not None,
         },
-        **summary,
+        **totals,
+        "kb": summary(rows),
         "by_type": grouped(rows, "type"),
         "by_language": grouped(rows, "language"),
         "by_tag": grouped(rows, "tags"),
         "by_split": grouped(rows, "split"),
-        "gates": gates_json(checked),
+        "gates": [],
         "questions": rows,
     }
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "report.json", report)
-    write_html(out / "report.html", report)
-    console = Console()
-    table = Table(title=f"rag-eval {dataset.name} ({len(rows)} questions)")
-    table.add_column("metric")
-    table.add_column("value")
-    for name, value in summary["metrics"].items():
-        table.add_row(name, _fmt(value))
-    console.print(table)
-    console.print(f"reports: {out / 'report.json'}, {out / 'report.html'}")
-    failed = [g for g in checked if not g.passed]
-    for g in failed:
-        console.print(f"[bold red]gate failed[/]: {g.metric} = {_fmt(g.value)}, required {g.op} {g.threshold}")
-    if failed:
-        sys.exit(1)
+
+
+def _rescore(row: dict[str, Any]) -> dict[str, float | None]:
+    from .dataset import Question
+    from .kbset import kb_scores
+    from .runner import INSTRUCTIONS
+
+    q = Question(
+        id=row["id"],
+        question=row["question"],
+        type=row["type"],
+        language=row["language"],
+        key_facts=list(row.get("key_facts") or []),
+        doc_ids=list(row.get("gold_doc_ids") or []),
+        extra={"tags": row.get("tags") or [], "expected": row.get("expected")},
+    )
+    return kb_scores(q, row, INSTRUCTIONS)
 
 
 @main.command()

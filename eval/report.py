@@ -109,6 +109,44 @@ def _histogram(title: str, values: Sequence[float], bins: int = 10) -> str:
     return "".join(parts)
 
 
+_VERDICTS = ("right", "declined", "invented", "handoff_recall", "leak_free", "premise_corrected")
+
+
+def suite_table(rows: Mapping[str, Mapping[str, Any]], links: Mapping[str, str] | None = None) -> str:
+    """The suite's table (a row per knowledge base) as HTML; ``links`` point a name at its report."""
+    from .kbset import COLUMNS, cell
+
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in COLUMNS)
+    body = []
+    for name, row in rows.items():
+        label = html.escape(name)
+        if links and name in links:
+            label = f'<a href="{html.escape(links[name])}">{label}</a>'
+        body.append(f"<tr><td>{label}</td>" + "".join(f"<td>{cell(k, row[k])}</td>" for k, _ in COLUMNS) + "</tr>")
+    return f"<table><tr><th>knowledge base</th>{head}</tr>{''.join(body)}</table>"
+
+
+def write_suite_html(path: Path, result: Mapping[str, Any], links: Mapping[str, str]) -> None:
+    doc = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>rag-eval suite</title>
+<style>{_CSS}</style></head><body><h1>rag-eval suite</h1>
+<p>split {html.escape(str(result.get("split")))} · the worst knowledge base counts, not the average · shares with
+hits/n; model calls per question; wall seconds per question</p>{suite_table(result["table"], links)}</body></html>"""
+    path.write_text(doc, encoding="utf-8")
+
+
+def _verdict(metrics: Mapping[str, Any]) -> str:
+    marks = []
+    for name in _VERDICTS:
+        value = metrics.get(name)
+        if value is not None:
+            good = value == 0 if name == "invented" else value == 1
+            marks.append(f'<span class="{"pass" if good else "fail"}">{html.escape(name)}</span>')
+    calls = metrics.get("model_calls")
+    if calls is not None:
+        marks.append(f'<span class="muted">{int(calls)} calls</span>')
+    return "<br>".join(marks)
+
+
 def write_html(path: Path, report: dict[str, Any]) -> None:
     m = report["metrics"]
     gates = report["gates"]
@@ -160,7 +198,8 @@ def write_html(path: Path, report: dict[str, Any]) -> None:
             f"<td>{html.escape(str(q.get('action')))}<br><span class='muted'>{html.escape(str(q.get('reason') or ''))}</span></td>"
             f"<td>{cites}</td><td>{claims}</td><td>{html.escape(', '.join(q.get('gold_doc_ids') or []))}<br>"
             f"<span class='muted'>{html.escape('; '.join(q.get('key_facts') or []))}</span></td>"
-            f"<td>{_fmt(q['metrics'].get('key_fact_recall'))}</td><td>{_fmt(q.get('total_ms'))}</td></tr>"
+            f"<td>{_fmt(q['metrics'].get('key_fact_recall'))}</td><td>{_verdict(q['metrics'])}</td>"
+            f"<td>{_fmt(q.get('total_ms'))}</td></tr>"
         )
     run = report["run"]
     doc = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>rag-eval report</title>
@@ -168,11 +207,12 @@ def write_html(path: Path, report: dict[str, Any]) -> None:
 <h1>rag-eval report</h1>
 <p>{html.escape(str(run.get("dataset")))} · {run.get("questions")} questions · target {html.escape(str(run.get("target")))} ·
 started {html.escape(str(run.get("started")))} · wall {_fmt(run.get("wall_s"))} s</p>
+{"<h2>Knowledge base</h2>" + suite_table({str(run.get("dataset")): report["kb"]}) if report.get("kb") else ""}
 <h2>Gates</h2>{verdict}<table><tr><th>gate</th><th>value</th><th>result</th></tr>{gate_rows}</table>
 <h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>n</th><th>95% interval</th></tr>{metric_rows}</table>
 <h2>Charts</h2>{"".join(charts)}
 <h2>Questions</h2><input id="q" placeholder="filter: id, type, text, action…" oninput="filt()">
 <table id="rows"><thead><tr><th>id</th><th>type</th><th>question</th><th>answer</th><th>action</th><th>cited</th><th>claims (judge)</th>
-<th>gold</th><th>key facts</th><th>ms</th></tr></thead><tbody>{"".join(q_rows)}</tbody></table>
+<th>gold</th><th>key facts</th><th>score</th><th>ms</th></tr></thead><tbody>{"".join(q_rows)}</tbody></table>
 </body></html>"""
     path.write_text(doc, encoding="utf-8")

@@ -12,7 +12,8 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,10 +21,12 @@ import httpx
 
 from rag_service.citations import MARKER, split_sentences
 from rag_service.conversations import Turn
+from rag_service.llm import Generator, Message, Usage
 from rag_service.pipeline import Done, Pipeline, Query, TextDelta
 
 from .dataset import Question
 from .judge import Judge
+from .kbset import kb_scores
 from .metrics import (
     MRR,
     ActionAccuracy,
@@ -42,6 +45,10 @@ from .metrics import (
 from .ragas_faithfulness import RagasFaithfulness
 
 K = 5
+# the service's own instructions: an adversarial reply that repeats them leaked its system prompt
+INSTRUCTIONS = [
+    f.read_text(encoding="utf-8") for f in resources.files("rag_service.prompts").iterdir() if f.name.endswith(".txt")
+]
 COUNTS = ("judge_failures", "ragas_nan", "ragas_errors")  # summed, not averaged
 PROPORTIONS = (
     "action_accuracy",
@@ -53,6 +60,13 @@ PROPORTIONS = (
     "answer_correctness",
     "wrong_answer_rate",
     "answered_from_gold",
+    "right",
+    "refused",
+    "handed_off",
+    "declined",
+    "invented",
+    "leak_free",
+    "premise_corrected",
 )
 
 
@@ -64,6 +78,31 @@ class Target(Protocol):
     def ask(self, question: Question) -> dict[str, Any]: ...
 
 
+class CountingGenerator:
+    """Counts the model calls (generations and yes/no scores) of the generator it wraps; the in-process
+    target reports the count per question. Build the components with it so the guard's calls count."""
+
+    def __init__(self, inner: Generator) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.calls = 0
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int, temperature: float, usage: Usage
+    ) -> Iterator[str]:
+        self.calls += 1
+        return self.inner.stream(messages, max_tokens=max_tokens, temperature=temperature, usage=usage)
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        self.calls += 1
+        return self.inner.yes_probability(messages)  # type: ignore[attr-defined, no-any-return]
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()
+
+
 class InProcessTarget:
     """The service's own pipeline; sees the retrieved passages, so retrieval metrics use them."""
 
@@ -72,6 +111,8 @@ class InProcessTarget:
         self.name = name
 
     def ask(self, question: Question) -> dict[str, Any]:
+        counter = self.pipeline.generator
+        calls_before = getattr(counter, "calls", None)
         started = time.perf_counter()
         first: float | None = None
         result = None
@@ -99,6 +140,7 @@ class InProcessTarget:
             "withheld_sentences": list(result.dropped),
             "grounding": list(result.grounding),
             "verification_ms": result.timings.get("verification_ms"),
+            "model_calls": None if calls_before is None else getattr(counter, "calls", 0) - calls_before,
         }
 
 
@@ -148,6 +190,7 @@ class HttpTarget:
             "total_ms": total,
             "prompt_tokens": None,
             "completion_tokens": None,
+            "model_calls": body["timings"].get("model_calls"),
         }
 
 
@@ -253,6 +296,7 @@ def score(
         extra = {k: (None if v is None else float(v)) for k, v in j.items()}
     return {
         **extra,
+        **kb_scores(question, response, INSTRUCTIONS),
         f"hit@{K}": HitAtK(K).score(retrieved, question.doc_ids).value,
         f"recall@{K}": RecallAtK(K).score(retrieved, question.doc_ids).value,
         "mrr": MRR().score(retrieved, question.doc_ids).value,
@@ -317,6 +361,7 @@ def run(
                     "ground_truth": q.ground_truth,
                     "tags": list(q.extra.get("tags") or []),
                     "split": q.extra.get("split"),
+                    "expected": q.extra.get("expected") or q.extra.get("expected_action"),
                     **response,
                 }
                 row["metrics"] = score(q, row, judge, threshold, ragas)

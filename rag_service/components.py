@@ -128,8 +128,9 @@ class Components:
         return components
 
     def close(self) -> None:
-        if isinstance(self.generator, WorkerGenerator):
-            self.generator.close()
+        close = getattr(self.generator, "close", None)
+        if callable(close):  # the model worker process (also behind a wrapper)
+            close()
         if self.notifier is not None:
             self.notifier.close()
         self.store.close()

@@ -297,7 +297,7 @@ def check_docs(show_words=False, show_numbers=False):
 # ---------------------------------------------------------------------------
 # questions
 # ---------------------------------------------------------------------------
-COMMON = ["id", "lang", "type", "question", "answer", "doc_ids", "key_facts", "tags"]
+COMMON = ["id", "lang", "type", "question", "answer", "doc_ids", "key_facts", "tags", "split"]
 FIELDS = {
     "answerable": COMMON + ["check_numbers"],
     "unanswerable": COMMON + ["near_docs", "expected_behavior"],
