@@ -44,7 +44,9 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = tempfile.mkdtemp(prefix="bench-answer-")  # throwaway conversations
-    settings = load_settings(llm_cache_mb=0, database_url=f"sqlite:///{scratch}/app.db")  # no saved KV prefixes
+    # no saved KV prefixes; the model in this process, so both paths can start cold (llama.reset());
+    # the worker process's own overhead is bench/worker.py's subject
+    settings = load_settings(llm_cache_mb=0, llm_worker=False, database_url=f"sqlite:///{scratch}/app.db")
     components = Components.load(settings)
     generator = components.generator
     pipeline = components.pipeline
