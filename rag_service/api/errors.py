@@ -64,7 +64,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _model_failure(request: Request, exc: ModelFailure) -> JSONResponse:
         log.error("request %s: %s", request_id(request), exc)
         response = error_response(
-            request, 503, "model_unavailable", "The assistant had to restart; please retry in a few seconds."
+            request,
+            503,
+            "model_unavailable",
+            "The assistant is restarting after a fault; please retry in a few seconds.",
         )
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response

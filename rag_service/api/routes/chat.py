@@ -111,7 +111,7 @@ async def chat_completions(
                 {
                     "error": {
                         "type": "model_unavailable" if failed else "internal_error",
-                        "message": "The assistant had to restart; please retry in a few seconds."
+                        "message": "The assistant is restarting after a fault; please retry in a few seconds."
                         if failed
                         else "The answer could not be completed.",
                         "request_id": request_id(request),
