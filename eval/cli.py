@@ -174,13 +174,13 @@ def run(
     Exit code 1 when a gate fails (the failed gates are listed)."""
     import sys
 
-    from .report import check_gates, parse_gates
+    from .report import check_gates, gates_json, parse_gates, write_html, write_json
 
     if (dataset is None) == (kb_set is None):
         raise click.UsageError("give --dataset or --kb-set")
     if kb_set and kb:
         raise click.UsageError("--kb-set brings its own docs/; drop --kb")
-    if url and (kb or kb_set) and not (kb_set and url):
+    if url and kb:
         raise click.UsageError("--kb indexes a folder for an in-process run; a service at --url has its own index")
     try:
         gates = parse_gates(fail_under, fail_over)
@@ -208,8 +208,6 @@ def run(
         selection={"sample": sample, "seed": seed, "limit": limit, "split": split},
     )
     checked = check_gates(gates, report["metrics"])
-    from .report import gates_json, write_html, write_json
-
     report["gates"] = gates_json(checked)
     write_json(out / "report.json", report)
     write_html(out / "report.html", report)
@@ -256,7 +254,7 @@ def suite(
     """Run several KB sets (each: its docs in a fresh index, its questions) and print one table, a row
     per knowledge base; writes OUT/<set>/report.{json,html} and OUT/suite.{json,html}. The worst
     knowledge base counts, not the average."""
-    from .report import write_json, write_suite_html
+    from .report import write_html, write_json, write_suite_html
 
     try:
         loaded = [load_kb_set(path) for path in sets]
@@ -280,8 +278,6 @@ def suite(
             selection={"split": split, "limit": limit},
         )
         write_json(out / kb_set.name / "report.json", report)
-        from .report import write_html
-
         write_html(out / kb_set.name / "report.html", report)
         rows[kb_set.name] = report["kb"]
     result = {"split": split, "sets": [str(p) for p in sets], "table": rows}
