@@ -111,8 +111,8 @@ class InProcessTarget:
         self.name = name
 
     def ask(self, question: Question) -> dict[str, Any]:
-        counter = self.pipeline.generator
-        calls_before = getattr(counter, "calls", None)
+        counter = self.pipeline.generator if isinstance(self.pipeline.generator, CountingGenerator) else None
+        calls_before = counter.calls if counter is not None else None
         started = time.perf_counter()
         first: float | None = None
         result = None
@@ -140,7 +140,7 @@ class InProcessTarget:
             "withheld_sentences": list(result.dropped),
             "grounding": list(result.grounding),
             "verification_ms": result.timings.get("verification_ms"),
-            "model_calls": None if calls_before is None else getattr(counter, "calls", 0) - calls_before,
+            "model_calls": None if counter is None or calls_before is None else counter.calls - calls_before,
         }
 
 
