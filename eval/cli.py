@@ -395,8 +395,6 @@ def evaluate(
             )
         if components:
             components.close()
-    for row in rows:  # the cache holds rows scored by an older scorer: the judge-free scores are recomputed
-        row["metrics"].update(_rescore(row))
     totals = aggregate(rows)
     out.mkdir(parents=True, exist_ok=True)
     return {
@@ -421,23 +419,6 @@ def evaluate(
         "gates": [],
         "questions": rows,
     }
-
-
-def _rescore(row: dict[str, Any]) -> dict[str, float | None]:
-    from .dataset import Question
-    from .kbset import kb_scores
-    from .runner import INSTRUCTIONS
-
-    q = Question(
-        id=row["id"],
-        question=row["question"],
-        type=row["type"],
-        language=row["language"],
-        key_facts=list(row.get("key_facts") or []),
-        doc_ids=list(row.get("gold_doc_ids") or []),
-        extra={"tags": row.get("tags") or [], "expected": row.get("expected")},
-    )
-    return kb_scores(q, row, INSTRUCTIONS)
 
 
 @main.command()

@@ -26,10 +26,9 @@ Scores per question (``None`` where a score does not apply), all decided without
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -74,47 +73,17 @@ def load_kb_set(root: Path) -> KbSet:
             stored = q.extra.get("split")
             if stored is not None and stored != split_of(q.id):
                 raise ValueError(f"{path}: item {q.id} has split {stored!r}, but its id hashes to {split_of(q.id)!r}")
-            extra = {**q.extra, "split": split_of(q.id), "set": root.name}
             ground_truth = q.ground_truth if q.ground_truth is not None else q.extra.get("answer")
-            questions.append(
-                Question(
-                    id=q.id,
-                    question=q.question,
-                    type=q.type,
-                    language=q.language,
-                    ground_truth=ground_truth,
-                    key_facts=q.key_facts,
-                    doc_ids=q.doc_ids,
-                    extra=extra,
-                    history=q.history,
-                )
-            )
+            extra = {**q.extra, "split": split_of(q.id), "set": root.name}
+            questions.append(replace(q, ground_truth=ground_truth, extra=extra))
     return KbSet(root.name, root.resolve(), docs, questions)
-
-
-def with_splits(path: Path) -> int:
-    """Write each item's ``split`` into a JSONL file of our own (the shared sets are read-only:
-    their split is computed the same way at load). Returns how many lines changed."""
-    changed = 0
-    lines = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if row.get("split") != split_of(str(row["id"])):
-            row["split"] = split_of(str(row["id"]))
-            changed += 1
-        lines.append(json.dumps(row, ensure_ascii=False))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return changed
 
 
 # ------------------------------------------------------------------------------------ scoring
 def invented_numbers(answer: str, question: str, passages: Sequence[str]) -> list[str]:
     """Numbers the answer states that neither the question nor any passage states."""
     stated = numbers(MARKER.sub(" ", answer))
-    known = numbers(question).union(*(numbers(p) for p in passages)) if passages else numbers(question)
-    return sorted(stated - known)
+    return sorted(stated - numbers(question).union(*(numbers(p) for p in passages)))
 
 
 def leaks(answer: str, instructions: Sequence[str], run: int = 8) -> bool:

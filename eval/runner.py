@@ -345,7 +345,9 @@ def run(
             judging = f"|judge={judge.name}@{threshold}" + ("+ragas" if ragas else "") if judge else ""
             key = _key(q, target.name + judging)
             row = cached.get(key)
-            if row is None:
+            if row is not None:  # scored by an earlier version: the judge-free scores are recomputed
+                row["metrics"].update(kb_scores(q, row, INSTRUCTIONS))
+            else:
                 try:
                     response = target.ask(q)
                 except Exception as exc:  # one failing question must not end the run

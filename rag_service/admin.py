@@ -43,12 +43,12 @@ def doctor() -> None:
             raise click.ClickException(
                 f"the llama.cpp build uses {', '.join(missing)}, which this CPU does not offer; fix: {REBUILD_HINT}"
             )
-        started = self_check(llama_spec(settings))
+        spec = llama_spec(settings)
+        started = self_check(spec)
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
-        f"ok: {llama_spec(settings).label} loaded in {started.load_s:.1f} s and generated {started.reply!r} "
-        f"in {started.check_s:.1f} s"
+        f"ok: {spec.label} loaded in {started.load_s:.1f} s and generated {started.reply!r} in {started.check_s:.1f} s"
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -14,9 +13,8 @@ from .conversations import ConversationStore
 from .db import make_engine, upgrade
 from .drafts import Drafter
 from .embeddings import Embedder, build_embedder
-from .errors import ConfigError
 from .intents import IntentDetector, IntentModel
-from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo
+from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo, require_model
 from .llm_worker import WorkerGenerator, WorkerSpec
 from .model_files import DEFAULT_GENERATOR, model_path
 from .pipeline import Pipeline
@@ -31,9 +29,7 @@ log = logging.getLogger(__name__)
 
 def llama_spec(settings: Settings) -> WorkerSpec:
     """The in-process model as the worker process builds it (also what the self-check loads)."""
-    path: Path = settings.llm_model_path or model_path(settings.models_dir, DEFAULT_GENERATOR)
-    if not path.is_file():
-        raise ConfigError(f"no GGUF model at {path}; run `make models` or set RAG_LLM_MODEL_PATH")
+    path = require_model(settings.llm_model_path or model_path(settings.models_dir, DEFAULT_GENERATOR))
     return WorkerSpec(
         factory="rag_service.llm:LlamaGenerator",
         kwargs={

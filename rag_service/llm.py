@@ -184,14 +184,20 @@ def chat_formatter(llama: Any) -> Any:
     return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
 
+def require_model(path: Path) -> Path:
+    """The GGUF file, or a ConfigError that says how to get one."""
+    if not path.is_file():
+        raise ConfigError(f"no GGUF model at {path}; run `make models` or set RAG_LLM_MODEL_PATH")
+    return path
+
+
 class LlamaGenerator:
     """llama-cpp-python in process. The prompt is rendered with the chat template stored in the GGUF
     file, so the number of prompt tokens is known exactly and a shared prefix (system prompt,
     passages) is reused from the KV cache."""
 
     def __init__(self, model_path: Path, *, threads: int, n_ctx: int, max_waiting: int, cache_mb: int = 256) -> None:
-        if not model_path.is_file():
-            raise ConfigError(f"no GGUF model at {model_path}; run `make models` or set RAG_LLM_MODEL_PATH")
+        require_model(model_path)
         from llama_cpp import Llama
 
         self._llama = Llama(

@@ -109,9 +109,10 @@ class WorkerGenerator:
         """``ready`` while a child serves; ``restarting`` after a failure; ``closed``."""
         if self._closed:
             return "closed"
-        return (
-            "ready" if self._conn is not None and self._proc is not None and self._proc.poll() is None else "restarting"
-        )
+        return "ready" if self._alive() else "restarting"
+
+    def _alive(self) -> bool:
+        return self._conn is not None and self._proc is not None and self._proc.poll() is None
 
     # -- Generator / YesNo
     def stream(
@@ -210,7 +211,7 @@ class WorkerGenerator:
         """Called holding the gate: a live child, or a new one, or ModelStartError (throttled)."""
         if self._closed:
             raise ModelFailure("the model is shut down", retry_after_s=self.spec.retry_after_s)
-        if self._conn is not None and self._proc is not None and self._proc.poll() is None:
+        if self._alive():
             return
         if self._conn is not None:
             self._failure("the model worker exited between requests")

