@@ -460,7 +460,7 @@ def compare(a: Path, b: Path) -> None:
     type=click.Choice(["judge", "guard"]),
     default="judge",
     show_default=True,
-    help="judge: the eval judge's prompt; guard: the service's hallucination guard (rag_service/verify.py).",
+    help="judge: the eval judge's prompt; guard: the service's hallucination guard (rag_service/answer/check.py).",
 )
 def judge_check(
     dataset: Path,
@@ -565,15 +565,13 @@ def intents(dataset: Path, show_errors: bool, out: Path | None, patterns_only: b
     """Precision and recall of the handoff detectors (explicit request for a person, frustration,
     account access) per language, on messages labelled ``human``, ``frustrated``, ``account``;
     the same detectors as the service (patterns + the classifier on the configured embedder)."""
-    from rag_service.intents import LABELS, IntentDetector, IntentModel
+    from rag_service.answer.route import LABELS, IntentModel, Router
 
     from .intents import evaluate, load_messages
 
     try:
         messages = load_messages(dataset)
-        detector = (
-            IntentDetector() if patterns_only else IntentDetector(build_embedder(load_settings()), IntentModel.load())
-        )
+        detector = Router() if patterns_only else Router(build_embedder(load_settings()), IntentModel.load())
     except (ValueError, RagError) as exc:
         raise click.ClickException(str(exc)) from exc
     report = evaluate(messages, detector)

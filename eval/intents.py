@@ -1,4 +1,4 @@
-"""Measures the pipeline's handoff detectors (``rag_service.intents``) on labelled customer messages.
+"""Measures the pipeline's handoff detectors (``rag_service.answer.route``) on labelled customer messages.
 
 A message is a JSON line ``{"id", "text", "language", "human", "frustrated", "account"}``; the
 three labels are independent (a message can be angry, ask for a person and need the account).
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag_service.intents import LABELS, IntentDetector
+from rag_service.answer.route import LABELS, Router
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _figures(gold: Sequence[bool], found: Sequence[bool]) -> dict[str, Any]:
     }
 
 
-def evaluate(messages: Sequence[Message], detector: IntentDetector) -> dict[str, Any]:
+def evaluate(messages: Sequence[Message], detector: Router) -> dict[str, Any]:
     """Per label, per language and over all: precision, recall, F1 and counts; plus every error."""
     report: dict[str, Any] = {"errors": []}
     predictions = {m.id: detector.labels(m.text) for m in messages}

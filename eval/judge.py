@@ -142,7 +142,7 @@ class GuardJudge:
         self.name = f"guard:{name}"
 
     def support(self, context: str, claim: str) -> float:
-        from rag_service.verify import judge_messages
+        from rag_service.answer.check import judge_messages
 
         return self._scorer.yes_probability(judge_messages([context], claim))
 

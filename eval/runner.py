@@ -19,10 +19,11 @@ from typing import Any, Protocol
 
 import httpx
 
+from rag_service.answer.pipeline import Pipeline
+from rag_service.answer.types import Done, Query, TextDelta
 from rag_service.citations import MARKER, split_sentences
 from rag_service.conversations import Turn
 from rag_service.llm import Generator, Message, Usage
-from rag_service.pipeline import Done, Pipeline, Query, TextDelta
 
 from .dataset import Question
 from .judge import Judge
@@ -76,6 +77,9 @@ class Target(Protocol):
     name: str
 
     def ask(self, question: Question) -> dict[str, Any]: ...
+
+
+STAGES = ("understand", "route", "retrieve", "generate", "check")
 
 
 class CountingGenerator:
@@ -139,7 +143,7 @@ class InProcessTarget:
             "completion_tokens": result.completion_tokens,
             "withheld_sentences": list(result.dropped),
             "grounding": list(result.grounding),
-            "verification_ms": result.timings.get("verification_ms"),
+            "timings": dict(result.timings),
             "model_calls": None if counter is None or calls_before is None else counter.calls - calls_before,
         }
 
@@ -185,7 +189,7 @@ class HttpTarget:
             "retrieved_doc_ids": [c["doc_id"] for c in body["citations"]],
             "contexts": [c["text"] for c in body["citations"]],
             "first_text_ms": body["timings"].get("first_token_ms"),
-            "verification_ms": body["timings"].get("verification_ms"),
+            "timings": body["timings"],
             "grounding": body.get("grounding") or [],
             "total_ms": total,
             "prompt_tokens": None,
@@ -393,9 +397,13 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for label, values in (("first_text_ms", first), ("total_ms", total)):
         metrics[f"{label}_p50"] = percentile(values, 50)
         metrics[f"{label}_p95"] = percentile(values, 95)
-    verification = [float(r["verification_ms"]) for r in rows if r.get("verification_ms") is not None]
-    metrics["verification_ms_p50"] = percentile(verification, 50)
-    metrics["verification_ms_p95"] = percentile(verification, 95)
+    for stage in STAGES:  # what each stage of the answer path costs (rag_service/answer/)
+        spent = [
+            float(r["timings"][f"{stage}_ms"]) for r in rows if (r.get("timings") or {}).get(f"{stage}_ms") is not None
+        ]
+        metrics[f"{stage}_ms_p50"] = percentile(spent, 50)
+        calls = [float(r["timings"].get(f"{stage}_calls", 0)) for r in rows if r.get("timings")]
+        metrics[f"{stage}_calls_mean"] = mean(calls)
     for label in ("prompt_tokens", "completion_tokens"):
         values = [float(r[label]) for r in rows if r.get(label) is not None]
         metrics[f"{label}_mean"] = mean(values)

@@ -8,20 +8,19 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from .answer.pipeline import Pipeline
+from .answer.route import IntentModel, Router
 from .config import Settings
 from .conversations import ConversationStore
 from .db import make_engine, upgrade
 from .drafts import Drafter
 from .embeddings import Embedder, build_embedder
-from .intents import IntentDetector, IntentModel
 from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo, require_model
 from .llm_worker import WorkerGenerator, WorkerSpec
 from .model_files import DEFAULT_GENERATOR, model_path
-from .pipeline import Pipeline
 from .retrieval import Retriever
 from .store import Store
 from .support import SupportStore
-from .verify import Verifier
 from .webhooks import WebhookNotifier
 
 log = logging.getLogger(__name__)
@@ -62,14 +61,14 @@ def build_generator(settings: Settings) -> Generator:
     )
 
 
-def build_verifier(settings: Settings, generator: Generator) -> Verifier | None:
-    """The guard judges with the generating model itself (its KV cache holds the passages)."""
-    if not settings.guard:
+def build_judge(settings: Settings, generator: Generator) -> YesNo | None:
+    """The judged check asks the generating model itself; None when it is off or cannot score yes/no."""
+    if not (settings.guard and settings.guard_judge):
         return None
-    judge = generator if settings.guard_judge and isinstance(generator, YesNo) else None
-    if settings.guard_judge and judge is None:
+    if not isinstance(generator, YesNo):
         log.warning("generator %s cannot score yes/no; the guard runs exact checks only", generator.name)
-    return Verifier(judge, threshold=settings.guard_threshold)
+        return None
+    return generator
 
 
 @dataclass
@@ -100,18 +99,18 @@ class Components:
             notifier = WebhookNotifier(
                 settings.webhook_url, settings.webhook_secret, support=support, retries=settings.webhook_retries
             )
-        intents = IntentDetector(embedder, IntentModel.load())
+        router = Router(embedder, IntentModel.load())
         pipeline = Pipeline(
             settings,
             retriever,
             generator,
             conversations,
-            build_verifier(settings, generator),
+            judge=build_judge(settings, generator),
             support=support,
             notifier=notifier,
-            intents=intents,
+            router=router,
         )
-        drafter = Drafter(pipeline, support, conversations, intents)
+        drafter = Drafter(pipeline, support, conversations, router)
         return cls(settings, embedder, store, generator, conversations, support, pipeline, engine, drafter, notifier)
 
     @classmethod

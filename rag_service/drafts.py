@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import prompts
+from .answer.generate import format_passages
+from .answer.pipeline import Pipeline
+from .answer.route import Router
+from .answer.types import Citation
 from .conversations import ConversationStore
 from .errors import InvalidInput
-from .intents import IntentDetector
 from .language import SUPPORTED, detect_language
-from .pipeline import OWN_PLAN, Citation, Pipeline, format_passages
 from .support import SupportStore, clip
 
 Action = Literal["send_reply", "check_account", "escalate", "take_over", "answer_personally"]
@@ -63,7 +65,7 @@ class Draft:
 
 class Drafter:
     def __init__(
-        self, pipeline: Pipeline, support: SupportStore, conversations: ConversationStore, intents: IntentDetector
+        self, pipeline: Pipeline, support: SupportStore, conversations: ConversationStore, intents: Router
     ) -> None:
         self.pipeline = pipeline
         self.support = support
@@ -94,9 +96,8 @@ class Drafter:
         texts = prompts.service_texts(language)
         labels = self.intents.labels(message)
         query = f"{ticket.subject} {message}".strip()
-        if customer.plan and OWN_PLAN.search(query):
-            query = f"{query} ({customer.plan})"
-        passages = self.pipeline.retriever.retrieve([query])
+        queries = [query] + ([f"{query} ({customer.plan})"] if customer.plan else [])
+        passages = self.pipeline.retriever.retrieve(queries)
         composed = None
         if passages:
             composed = self.pipeline.compose(

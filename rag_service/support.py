@@ -25,6 +25,7 @@ _Row = TypeVar("_Row", CustomerRow, HandoffRow, DraftRow)
 REASONS = {
     "explicit_request": "asked for a person",
     "frustration": "sounds frustrated or angry",
+    "complaint": "wants to make a complaint",
     "account_specific": "needs someone with access to their account",
     "repeated_failure": "the assistant could not answer twice in a row",
     "unsupported_answer": "the assistant's answer could not be verified against the help articles",

@@ -1,4 +1,4 @@
-"""Train the handoff-intent classifier the pipeline ships (``rag_service/intents_model.json``).
+"""Train the handoff-intent classifier the pipeline ships (``rag_service/answer/intents_model.json``).
 
 One logistic regression per label (human, frustrated, account) on the service's own query
 embeddings of the labelled development messages (``eval/datasets/handoff_intents.jsonl``), plus the
@@ -25,9 +25,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+from rag_service.answer.route import LEARNED as LABELS
+from rag_service.answer.route import MODEL_PATH
 from rag_service.config import load_settings
 from rag_service.embeddings import build_embedder
-from rag_service.intents import LABELS, MODEL_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 

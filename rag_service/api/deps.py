@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..answer.pipeline import Pipeline
 from ..components import Components
 from ..config import Settings
 from ..errors import BackendUnavailable
-from ..pipeline import Pipeline
 
 
 def get_settings(request: Request) -> Settings:

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..answer.types import AnswerResult, Citation
 from ..documents import DocumentRecord
 from ..drafts import Draft
-from ..pipeline import AnswerResult, Citation
 from ..support import Customer, Handoff
 
 conversation_id_field = Field(
@@ -45,24 +45,28 @@ class CitationOut(BaseModel):
 
 
 class Timings(BaseModel):
-    retrieval_ms: float = 0
-    generation_ms: float = 0
+    """Milliseconds and model calls per stage of the answer path (rag_service/answer/)."""
+
+    understand_ms: float = 0
+    route_ms: float = 0
+    retrieve_ms: float = 0
+    generate_ms: float = 0
+    check_ms: float = 0
     total_ms: float = 0
     first_token_ms: float | None = None
-    verification_ms: float | None = None
-    translation_ms: float | None = None
-    rewrite_ms: float | None = None  # a follow-up rewritten into a standalone question
-    variant_ms: float | None = None  # the answer for another customer segment's article
+    understand_calls: int = Field(0, description="Model calls to rewrite a follow-up into a standalone question.")
+    generate_calls: int = 0
+    check_calls: int = Field(0, description="Model calls of the judged check (RAG_GUARD_JUDGE).")
+    model_calls: int = Field(0, description="All model calls for this answer.")
 
 
 class GroundingOut(BaseModel):
     """What the hallucination guard found about one sentence the model wrote."""
 
     text: str
-    status: Literal["verified", "removed", "no_claim", "note"] = Field(
+    status: Literal["verified", "removed", "no_claim"] = Field(
         description="verified: sent, supported by its cited passages; removed: not sent; no_claim: a courtesy "
-        'or a question back, which needs no source; note: written by the service, not the model ("Our help '
-        'articles do not confirm "€25"."), from its own check of the passages.'
+        "or a question back, which needs no source."
     )
     citations: list[int] = Field(description="Numbers of the response's citations this sentence relies on.")
     score: float | None = Field(description="The model's probability that the sentence is supported, when judged.")
@@ -98,7 +102,9 @@ class AnswerOut(BaseModel):
             language=r.language,
             citations=[CitationOut.from_core(c) for c in r.citations],
             ai_generated=r.ai_generated,
-            timings=Timings(**{k: round(v, 1) for k, v in r.timings.items()}),
+            timings=Timings.model_validate(
+                {**{k: round(v, 1) for k, v in r.timings.items()}, "model_calls": r.timings.model_calls}
+            ),
             grounding=[GroundingOut(**g) for g in r.grounding],
             handoff_id=r.handoff_id,
         )

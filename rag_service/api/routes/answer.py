@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from ...pipeline import Query
+from ...answer.types import Query
 from ..deps import PipelineDep
 from ..schemas import AnswerIn, AnswerOut
 

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from ...answer.types import Done, Event, Query, TextDelta
 from ...conversations import Turn
 from ...errors import InvalidInput
 from ...llm_worker import ModelFailure
-from ...pipeline import Done, Event, Query, TextDelta
 from ..deps import PipelineDep
 from ..errors import request_id
 from ..schemas import ChatCompletionIn, RagInfo, chat_chunk, chat_completion

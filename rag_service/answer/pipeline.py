@@ -1,0 +1,266 @@
+"""The answer path, one screen: understand → route → retrieve → generate → check → respond.
+
+``Pipeline.events`` is the one code path for every endpoint: it yields text as it becomes final
+and ends with the complete ``AnswerResult``; ``Pipeline.answer`` collects it. Each stage is a module
+of this package and reports its milliseconds and model calls into ``result.timings``. A question
+costs two model calls (a translation for the search, the answer), a follow-up three (its rewrite).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Generator as Flow
+from collections.abc import Iterator, Sequence
+
+from .. import prompts
+from ..citations import MARKER, Renumberer
+from ..config import Settings
+from ..conversations import ConversationStore, Turn
+from ..errors import InvalidInput
+from ..language import SUPPORTED
+from ..llm import Generator, Message, Usage, YesNo
+from ..retrieval import Passage, Retriever
+from ..support import HandoffNotifier, SupportStore
+from .check import SentenceCheck, Sentences, check_sentence, cited_numbers, judged
+from .generate import answer_messages, generate
+from .respond import citations, fallback, record_handoff
+from .retrieve import retrieve
+from .route import Router
+from .types import Action, AnswerResult, Done, Event, Query, TextDelta, Timings
+from .understand import understand
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        generator: Generator,
+        conversations: ConversationStore,
+        *,
+        judge: YesNo | None = None,  # the judged check (one call per answer); None: exact checks only
+        support: SupportStore | None = None,  # None: handoffs are not recorded (a bare pipeline)
+        notifier: HandoffNotifier | None = None,
+        router: Router | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.generator = generator
+        self.conversations = conversations
+        self.judge = judge
+        self.support = support
+        self.notifier = notifier
+        self.router = router or Router()  # patterns only, unless given the trained model
+
+    def answer(self, query: Query) -> AnswerResult:
+        for event in self.events(query):
+            if isinstance(event, Done):
+                return event.result
+        raise AssertionError("pipeline ended without a result")  # pragma: no cover
+
+    def events(self, query: Query) -> Iterator[Event]:
+        """Validate at once (so errors surface before a response starts), then stream."""
+        question = " ".join(query.question.split())
+        if not question:
+            raise InvalidInput("question must not be empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidInput(f"question is longer than {self.settings.max_question_chars} characters")
+        if query.language is not None and query.language not in SUPPORTED:
+            raise InvalidInput(f"language must be one of {', '.join(SUPPORTED)} (or null to detect it)")
+        return self._events(query, question)
+
+    def _events(self, query: Query, question: str) -> Iterator[Event]:
+        started, t = time.perf_counter(), Timings()
+        cid = self.conversations.ensure(query.conversation_id, query.customer_id)
+        history = (
+            list(query.history)
+            if query.history is not None
+            else self.conversations.history(cid, turns=self.settings.history_turns)
+        )
+        customer_id = query.customer_id or self.conversations.customer_of(cid)
+        profile = self.support.find_customer(customer_id) if self.support is not None and customer_id else None
+        plan = profile.plan if profile else None
+        known = profile.language if profile and profile.language in SUPPORTED else None
+        with t.stage("understand"):
+            u = understand(
+                question,
+                history=history,
+                language=query.language or known,
+                generator=self.generator,
+                rewrite=self.settings.query_rewrite,
+                translate=self.settings.query_translation,
+                plan=plan,
+                timings=t,
+            )
+        texts = prompts.service_texts(u.language)
+        result = AnswerResult(f"ans_{uuid.uuid4().hex[:20]}", cid, "answer", None, "", u.language, [], timings=t)
+        if query.disclose and not any(turn.role == "assistant" for turn in history):
+            result.disclosure = texts.disclosure
+        prefix = f"{result.disclosure}\n\n" if result.disclosure else ""
+        with t.stage("route"):
+            route = self.router.route(question)  # the customer's own words decide
+        if route.reason is not None:
+            steps = self._say(result, "handoff", route.reason, texts.handoff)
+        else:
+            with t.stage("retrieve"):
+                result.passages = retrieve(
+                    self.retriever,
+                    u.queries,
+                    audience=query.audience,
+                    words=self.settings.passage_words,
+                    question=u.asked,
+                )
+            earlier = history[-2 * self.settings.history_turns :] if history and not u.follow_up else []
+            messages = answer_messages(u.asked, result.passages[::-1], texts.language, history=earlier, plan=plan)
+            steps = (
+                self._respond(result, u.asked, result.passages[::-1], messages, history, texts)
+                if result.passages
+                else self._fail(result, "not_in_knowledge_base", history, texts)
+            )
+        for event in steps:  # the disclosure rides on the first text, sent once the model accepted the request
+            yield TextDelta(prefix + event.text) if prefix else event
+            prefix = ""
+        t["total_ms"] = (time.perf_counter() - started) * 1000
+        self.conversations.add_exchange(
+            cid,
+            question=question,
+            answer=result.answer,
+            answer_id=result.id,
+            action=result.action,
+            reason=result.reason,
+            language=result.language,
+            citations=[c.__dict__ for c in result.citations],
+            latency_ms=t["total_ms"],
+        )
+        if result.action == "handoff" and self.support is not None:
+            result.handoff_id = record_handoff(result, customer_id, self.conversations, self.support, self.notifier)
+        yield Done(result)
+
+    # ------------------------------------------------------------------ generate, check, respond
+    def _respond(
+        self,
+        result: AnswerResult,
+        question: str,
+        passages: Sequence[Passage],
+        messages: list[Message],
+        history: Sequence[Turn],
+        texts: prompts.ServiceTexts,
+    ) -> Iterator[TextDelta]:
+        """The checked answer, each sentence sent once it passed; a refusal (or a person) when none did."""
+        sent = yield from self._checked(result, question, passages, messages)
+        if not sent:
+            yield from self._fail(
+                result, "not_in_knowledge_base" if not result.dropped else "unsupported_answer", history, texts
+            )
+
+    def _checked(
+        self, result: AnswerResult, question: str, passages: Sequence[Passage], messages: list[Message]
+    ) -> Flow[TextDelta, None, bool]:
+        """Generate, check each sentence, send the ones that passed; whether any was sent."""
+        t, usage, sources = result.timings, Usage(), [p.chunk.text for p in passages]
+        renumber, sent, held = Renumberer(len(sources)), list[str](), list[str]()
+        hold_all = self.judge is not None  # the judged pass reads the whole answer before anything goes out
+        t.called("generate")
+        generated = time.perf_counter()
+        reader = Sentences(
+            generate(
+                self.generator,
+                messages,
+                max_tokens=self.settings.max_tokens,
+                temperature=self.settings.temperature,
+                usage=usage,
+            )
+        )
+        for raw in reader:
+            with t.stage("check"):
+                check = (
+                    check_sentence(raw, sources, question)
+                    if self.settings.guard
+                    else SentenceCheck(raw, cited_numbers(raw), True)
+                )
+            if not check.supported:
+                result.dropped.append(raw)
+                result.grounding.append(_grounding(check, "removed", []))
+                continue
+            text, cited = renumber.rewrite(check.text)
+            result.grounding.append(_grounding(check, "verified" if check.factual else "no_claim", cited, renumber))
+            held.append(text)
+            if check.factual and not hold_all:  # courtesies wait for the first statement
+                for delta in filter(None, (_emit(sent, h) for h in held)):
+                    yield TextDelta(delta)
+                held = []
+        t["generate_ms"] = (time.perf_counter() - generated) * 1000 - t.get("check_ms", 0.0)
+        result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        if usage.first_token_s is not None:
+            t["first_token_ms"] = usage.first_token_s * 1000
+        if hold_all and any(g["status"] == "verified" for g in result.grounding):
+            assert self.judge is not None
+            with t.stage("check"):
+                t.called("check")
+                cited_passages = [sources[n - 1] for n in renumber.order]
+                score = judged(self.judge, " ".join(held), cited_passages)
+            if score >= self.settings.guard_threshold:
+                for delta in filter(None, (_emit(sent, h) for h in held)):
+                    yield TextDelta(delta)
+            else:
+                result.dropped += held
+        if sent:
+            result.answer = " ".join(sent)
+            result.citations = citations(passages, renumber)
+        return bool(sent)
+
+    def _fail(
+        self, result: AnswerResult, reason: str, history: Sequence[Turn], texts: prompts.ServiceTexts
+    ) -> Iterator[TextDelta]:
+        action, why = fallback(
+            reason,
+            history,
+            to_person=self.settings.guard_failure_action == "handoff" and reason == "unsupported_answer",
+        )
+        yield from self._say(result, action, why, texts.handoff if action == "handoff" else texts.refuse)
+
+    @staticmethod
+    def _say(result: AnswerResult, action: Action, reason: str, text: str) -> Iterator[TextDelta]:
+        result.action, result.reason, result.answer, result.citations = action, reason, text, []
+        yield TextDelta(text)
+
+    def compose(
+        self, question: str, passages: Sequence[Passage], language: str, messages: list[Message]
+    ) -> AnswerResult:
+        """A checked, cited text from a caller's own prompt over ``passages`` (numbered as given),
+        outside any conversation: agent drafts use it. An empty ``answer`` means nothing passed."""
+        result = AnswerResult(
+            f"ans_{uuid.uuid4().hex[:20]}", "", "answer", None, "", language, [], passages=list(passages)
+        )
+        for _ in self._checked(result, question, passages, messages):
+            pass
+        return result
+
+
+def _emit(sent: list[str], text: str) -> str | None:
+    """Record ``text`` as sent; the delta to stream (with its leading space). None for a sentence
+    sent already (the model repeating itself)."""
+    plain = " ".join(MARKER.sub("", text).lower().split()).rstrip(".!")
+    if not plain:
+        if sent and MARKER.search(text):
+            sent[-1] += text  # a bare "[1]" belongs to the sentence before
+            return text
+        return None
+    if plain in {" ".join(MARKER.sub("", s).lower().split()).rstrip(".!") for s in sent}:
+        return None
+    sent.append(text)
+    return (" " if len(sent) > 1 else "") + text
+
+
+def _grounding(
+    check: SentenceCheck, status: str, cited: list[int], renumber: Renumberer | None = None
+) -> dict[str, object]:
+    """One entry of the response's ``grounding``: what the check found about a sentence."""
+    return {
+        "text": MARKER.sub("", check.text).strip(),
+        "status": status,
+        "citations": [renumber.order.index(n) + 1 for n in dict.fromkeys(cited)] if renumber else [],
+        "score": None,
+        "problems": list(check.problems),
+    }

@@ -1,0 +1,65 @@
+"""Stage 6, respond: what the customer is sent besides the checked sentences — the fixed refusal
+and handoff texts in their language, the citations numbered in order of use, and the handoff
+record a person picks up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..citations import Renumberer
+from ..conversations import ConversationStore, Turn
+from ..retrieval import Passage
+from ..support import HandoffNotifier, SupportStore, handoff_summary
+from .types import Action, AnswerResult, Citation
+
+
+def citations(passages: Sequence[Passage], renumber: Renumberer) -> list[Citation]:
+    """The cited passages, numbered as the answer's markers are."""
+    out = []
+    for i, p in enumerate(renumber.order, 1):
+        c = passages[p - 1].chunk
+        out.append(
+            Citation(
+                n=i, doc_id=c.doc_id, title=c.title, source=c.source, chunk_id=c.chunk_id, text=c.text, page=c.page
+            )
+        )
+    return out
+
+
+def fallback(reason: str, history: Sequence[Turn], *, to_person: bool) -> tuple[Action, str]:
+    """What a question gets when no answer passed: a refusal, or a person when the previous reply
+    was a refusal too or the operator chose handoffs (``to_person``)."""
+    previous = next((t for t in reversed(history) if t.role == "assistant"), None)
+    if previous is not None and previous.action == "refuse":
+        return "handoff", "repeated_failure"
+    if to_person:
+        return "handoff", "low_confidence"
+    return "refuse", reason
+
+
+def record_handoff(
+    result: AnswerResult,
+    customer_id: str | None,
+    conversations: ConversationStore,
+    support: SupportStore,
+    notifier: HandoffNotifier | None,
+) -> str:
+    """One open handoff per conversation, with the transcript and a summary an agent reads in
+    seconds; the webhook (if any) hears about new ones."""
+    existing = support.open_handoff(result.conversation_id)
+    if existing is not None:
+        return existing.id
+    reason = result.reason or "explicit_request"
+    transcript = conversations.transcript(result.conversation_id)
+    handoff = support.create_handoff(
+        conversation_id=result.conversation_id,
+        customer_id=customer_id,
+        answer_id=result.id,
+        reason=reason,
+        language=result.language,
+        summary=handoff_summary(transcript, reason, result.language),
+        transcript=transcript,
+    )
+    if notifier is not None:
+        notifier.handoff_created(handoff)
+    return handoff.id
