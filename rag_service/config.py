@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(
         0.25, ge=0.0, le=2.0, description="Weight of BM25 against dense ranks in the fusion (0 = dense only)."
     )
+    passages_best_last: bool = Field(
+        True,
+        description="Show the model the best-ranked passage last, next to the question (the small model leans on "
+        "the passage it read last); false shows it first.",
+    )
     query_translation: bool = Field(
         True,
         description="Also search with the question translated into the other language (German/English) by the model "

@@ -36,15 +36,9 @@ class CountingEmbedder:
         return self.inner.count_tokens(text)
 
 
-# Settings for a scripted model: its replies are answers (tests that want the translation, rewrite,
-# premise or variant calls ask for them), citing the best passage as [1].
-SCRIPTED: dict[str, object] = {
-    "query_translation": False,
-    "query_rewrite": False,
-    "premise_check": False,
-    "variant_answers": False,
-    "passages_best_last": False,
-}
+# Settings for a scripted model: its replies are answers (tests that want the translation or the
+# rewrite call ask for them), citing the best passage as [1].
+SCRIPTED: dict[str, object] = {"query_translation": False, "query_rewrite": False, "passages_best_last": False}
 
 
 @pytest.fixture(scope="session")

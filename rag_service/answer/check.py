@@ -158,21 +158,26 @@ class Sentences:
     """The model's stream as complete sentences; ``no_answer`` once the model wrote the sentinel
     (the stream is then abandoned)."""
 
-    def __init__(self, pieces: Iterator[str]) -> None:
+    def __init__(self, pieces: Iterator[str]) -> None:  # closed when reading ends
         self.pieces = pieces
         self.no_answer = False
 
     def __iter__(self) -> Iterator[str]:
         buffer = ""
-        for piece in self.pieces:
-            buffer += piece
-            if NO_ANSWER in buffer or NO_ANSWER.replace("_", " ") in buffer:
-                self.no_answer = True
-                return
-            if NO_ANSWER.startswith(buffer.strip()):
-                continue  # could still become the sentinel
-            done, buffer = split_sentences(buffer)
-            yield from done
+        try:
+            for piece in self.pieces:
+                buffer += piece
+                if NO_ANSWER in buffer or NO_ANSWER.replace("_", " ") in buffer:
+                    self.no_answer = True
+                    return
+                if NO_ANSWER.startswith(buffer.strip()):
+                    continue  # could still become the sentinel
+                done, buffer = split_sentences(buffer)
+                yield from done
+        finally:
+            close = getattr(self.pieces, "close", None)
+            if callable(close):
+                close()  # stops the model (and frees it for the next request) when we stop reading
         if buffer.strip():
             yield buffer.strip()
 

@@ -28,7 +28,7 @@ from .respond import citations, fallback, record_handoff
 from .retrieve import retrieve
 from .route import Router
 from .types import Action, AnswerResult, Done, Event, Query, TextDelta, Timings
-from .understand import understand
+from .understand import language_of, understand
 
 
 class Pipeline:
@@ -82,19 +82,9 @@ class Pipeline:
         profile = self.support.find_customer(customer_id) if self.support is not None and customer_id else None
         plan = profile.plan if profile else None
         known = profile.language if profile and profile.language in SUPPORTED else None
-        with t.stage("understand"):
-            u = understand(
-                question,
-                history=history,
-                language=query.language or known,
-                generator=self.generator,
-                rewrite=self.settings.query_rewrite,
-                translate=self.settings.query_translation,
-                plan=plan,
-                timings=t,
-            )
-        texts = prompts.service_texts(u.language)
-        result = AnswerResult(f"ans_{uuid.uuid4().hex[:20]}", cid, "answer", None, "", u.language, [], timings=t)
+        language = language_of(question, query.language or known, history)
+        texts = prompts.service_texts(language)
+        result = AnswerResult(f"ans_{uuid.uuid4().hex[:20]}", cid, "answer", None, "", language, [], timings=t)
         if query.disclose and not any(turn.role == "assistant" for turn in history):
             result.disclosure = texts.disclosure
         prefix = f"{result.disclosure}\n\n" if result.disclosure else ""
@@ -103,21 +93,7 @@ class Pipeline:
         if route.reason is not None:
             steps = self._say(result, "handoff", route.reason, texts.handoff)
         else:
-            with t.stage("retrieve"):
-                result.passages = retrieve(
-                    self.retriever,
-                    u.queries,
-                    audience=query.audience,
-                    words=self.settings.passage_words,
-                    question=u.asked,
-                )
-            earlier = history[-2 * self.settings.history_turns :] if history and not u.follow_up else []
-            messages = answer_messages(u.asked, result.passages[::-1], texts.language, history=earlier, plan=plan)
-            steps = (
-                self._respond(result, u.asked, result.passages[::-1], messages, history, texts)
-                if result.passages
-                else self._fail(result, "not_in_knowledge_base", history, texts)
-            )
+            steps = self._answer(result, question, query, history, plan, texts)
         for event in steps:  # the disclosure rides on the first text, sent once the model accepted the request
             yield TextDelta(prefix + event.text) if prefix else event
             prefix = ""
@@ -137,27 +113,48 @@ class Pipeline:
             result.handoff_id = record_handoff(result, customer_id, self.conversations, self.support, self.notifier)
         yield Done(result)
 
-    # ------------------------------------------------------------------ generate, check, respond
-    def _respond(
+    def _answer(
         self,
         result: AnswerResult,
         question: str,
-        passages: Sequence[Passage],
-        messages: list[Message],
+        query: Query,
         history: Sequence[Turn],
+        plan: str | None,
         texts: prompts.ServiceTexts,
     ) -> Iterator[TextDelta]:
-        """The checked answer, each sentence sent once it passed; a refusal (or a person) when none did."""
-        sent = yield from self._checked(result, question, passages, messages)
-        if not sent:
-            yield from self._fail(
-                result, "not_in_knowledge_base" if not result.dropped else "unsupported_answer", history, texts
+        """Understand, retrieve, generate and check; a refusal (or a person) when nothing passed."""
+        t, settings = result.timings, self.settings
+        with t.stage("understand"):
+            u = understand(
+                question,
+                history=history,
+                language=result.language,
+                generator=self.generator,
+                rewrite=settings.query_rewrite,
+                translate=settings.query_translation,
+                plan=plan,
+                timings=t,
             )
+        with t.stage("retrieve"):
+            found = retrieve(
+                self.retriever, u.queries, audience=query.audience, words=settings.passage_words, question=u.asked
+            )
+        result.passages = found
+        if not found:
+            yield from self._fail(result, "not_in_knowledge_base", history, texts)
+            return
+        shown = found[::-1] if settings.passages_best_last else found
+        earlier = [] if u.follow_up or not settings.history_turns else history[-2 * settings.history_turns :]
+        messages = answer_messages(u.asked, shown, texts.language, history=earlier, plan=plan)
+        failure = yield from self._checked(result, u.asked, shown, messages)
+        if failure is not None:
+            yield from self._fail(result, failure, history, texts)
 
+    # ------------------------------------------------------------------ generate, check, respond
     def _checked(
         self, result: AnswerResult, question: str, passages: Sequence[Passage], messages: list[Message]
-    ) -> Flow[TextDelta, None, bool]:
-        """Generate, check each sentence, send the ones that passed; whether any was sent."""
+    ) -> Flow[TextDelta, None, str | None]:
+        """Generate, check each sentence, send the ones that passed; why nothing was sent, if so."""
         t, usage, sources = result.timings, Usage(), [p.chunk.text for p in passages]
         renumber, sent, held = Renumberer(len(sources)), list[str](), list[str]()
         hold_all = self.judge is not None  # the judged pass reads the whole answer before anything goes out
@@ -184,7 +181,8 @@ class Pipeline:
                 result.grounding.append(_grounding(check, "removed", []))
                 continue
             text, cited = renumber.rewrite(check.text)
-            result.grounding.append(_grounding(check, "verified" if check.factual else "no_claim", cited, renumber))
+            if self.settings.guard:
+                result.grounding.append(_grounding(check, "verified" if check.factual else "no_claim", cited, renumber))
             held.append(text)
             if check.factual and not hold_all:  # courtesies wait for the first statement
                 for delta in filter(None, (_emit(sent, h) for h in held)):
@@ -205,10 +203,14 @@ class Pipeline:
                     yield TextDelta(delta)
             else:
                 result.dropped += held
-        if sent:
-            result.answer = " ".join(sent)
-            result.citations = citations(passages, renumber)
-        return bool(sent)
+        if sent and not hold_all:  # a question back after the last statement
+            for delta in filter(None, (_emit(sent, h) for h in held)):
+                yield TextDelta(delta)
+        if not sent:
+            return "not_in_knowledge_base" if reader.no_answer or not (held or result.grounding) else "unsupported_answer"
+        result.answer = " ".join(sent)
+        result.citations = citations(passages, renumber)
+        return None
 
     def _fail(
         self, result: AnswerResult, reason: str, history: Sequence[Turn], texts: prompts.ServiceTexts

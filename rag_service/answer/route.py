@@ -49,6 +49,7 @@ class Lexicon:
     account: tuple[re.Pattern[str], ...]
     what_are_you: tuple[re.Pattern[str], ...]
     happy: tuple[re.Pattern[str], ...]
+    own: tuple[re.Pattern[str], ...]
 
     @classmethod
     @cache
@@ -83,6 +84,11 @@ def rule_labels(text: str, lexicon: Lexicon | None = None) -> dict[str, bool]:
         "complaint": _any(lex.complaint, t),
         "account": _any(lex.account, t),
     }
+
+
+def speaks_of_own(text: str) -> bool:
+    """The customer speaks of their own contract, plan or order ("what does my plan include?")."""
+    return _any(Lexicon.load().own, _normal(text))
 
 
 @dataclass(frozen=True)

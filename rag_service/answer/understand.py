@@ -18,6 +18,7 @@ from ..citations import MARKER
 from ..conversations import Turn
 from ..language import detect_language
 from ..llm import Generator, Message, Usage
+from .route import speaks_of_own
 from .types import Timings
 
 NO_ANSWER = "NO_ANSWER"
@@ -91,7 +92,7 @@ def understand(
     question: str,
     *,
     history: Sequence[Turn],
-    language: str | None,
+    language: str,
     generator: Generator,
     rewrite: bool,
     translate: bool,
@@ -99,7 +100,6 @@ def understand(
     timings: Timings,
 ) -> Understanding:
     previous = next((t.content for t in reversed(history) if t.role == "user"), None)
-    lang = language_of(question, language, history)
     asked = None
     if previous is not None and rewrite:
         timings.called("understand")
@@ -107,8 +107,8 @@ def understand(
     queries = [asked] if asked else [question] + ([f"{previous} {question}"] if previous else [])
     if translate:
         timings.called("understand")
-        other = translated(generator, asked or question, lang)
+        other = translated(generator, asked or question, language)
         queries += [other] if other else []
-    if plan:  # "what does my plan include?": the customer's plan helps find their article
-        queries.append(f"{queries[0]} ({plan})")
-    return Understanding(question, asked or question, lang, tuple(queries), asked is not None)
+    if plan and speaks_of_own(question):  # "what does my plan include?": search for their plan
+        queries[0] = f"{queries[0]} ({plan})"
+    return Understanding(question, asked or question, language, tuple(queries), asked is not None)
