@@ -228,7 +228,6 @@ def test_stream_and_non_stream_say_the_same(make_client: Any) -> None:
     with client.stream("POST", "/v1/chat/completions", json={"messages": messages, "stream": True}) as r:
         lines = [line for line in r.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
-    import json
 
     events = [json.loads(line[6:]) for line in lines[:-1]]
     streamed = "".join(e["choices"][0]["delta"].get("content", "") for e in events)

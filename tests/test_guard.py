@@ -128,8 +128,6 @@ def test_free_must_be_in_the_cited_passage() -> None:
     )
 
 
-
-
 def test_a_sentence_citing_the_wrong_passage_is_pointed_at_the_one_stating_it() -> None:
     passages = [
         "Tarife — Der einmalige Anschlusspreis beträgt 19,99 €.",

