@@ -1,10 +1,11 @@
 """Service overhead vs. raw llama.cpp on the same prompt, measured side by side in one run.
 
 For one question: the service answers it through HTTP (a real uvicorn server, streaming
-/v1/chat/completions); the raw path runs ``llama_cpp.Llama.create_completion`` on exactly the prompt
-the service built (same model file, same max_tokens, greedy). Runs alternate raw/service; the KV
-cache is cleared before every run so both start cold. Prints time to first token, total time, the
-prompt length in tokens and the ratios service/raw (target: under 1.10).
+/v1/chat/completions); the raw path runs ``llama_cpp.Llama.create_completion`` on exactly the
+prompts the service built — the search translation, then the answer prompt — (same model file,
+same max_tokens, greedy). Runs alternate raw/service; the KV cache is cleared before every run so
+both start cold. Prints time to first token, total time, the prompt length in tokens, the ratios
+service/raw (target: under 1.10) and the service's time and model calls per stage.
 
     .venv/bin/python bench/answer.py ["question"] [--runs 3]
 
@@ -25,10 +26,12 @@ import httpx
 import uvicorn
 
 from rag_service import prompts
+from rag_service.answer.generate import answer_messages
+from rag_service.answer.retrieve import retrieve
+from rag_service.answer.understand import language_of, translated
 from rag_service.api.app import create_app
 from rag_service.components import Components
 from rag_service.config import load_settings
-from rag_service.language import detect_language
 
 
 def _free_port() -> int:
@@ -50,12 +53,27 @@ def main() -> None:
     components = Components.load(settings)
     generator = components.generator
     pipeline = components.pipeline
-    passages = pipeline.retriever.retrieve([args.question])
-    language = prompts.service_texts(detect_language(args.question)).language
-    messages = pipeline.messages(args.question, [], passages, language)
-    prompt = generator.render(messages)  # type: ignore[attr-defined]
+    code = language_of(args.question, None, [])
+    other = translated(generator, args.question, code) if settings.query_translation else None
+    queries = [args.question] + ([other] if other else [])
+    passages = retrieve(
+        pipeline.retriever, queries, audience="public", words=settings.passage_words, question=args.question
+    )
+    shown = passages[::-1] if settings.passages_best_last else passages
+    messages = answer_messages(args.question, shown, prompts.service_texts(code).language)
     llama = generator._llama  # type: ignore[attr-defined]  # the same weights and context the service uses
-    prompt_tokens = llama.tokenize(prompt.encode(), add_bos=False, special=True)
+
+    def tokens(msgs: list[dict[str, str]]) -> list[int]:
+        return list(llama.tokenize(generator.render(msgs).encode(), add_bos=False, special=True))  # type: ignore[attr-defined]
+
+    target = "English" if code == "de" else "German"
+    translate_tokens = tokens(
+        [
+            {"role": "system", "content": prompts.template("translate_system.txt").strip()},
+            {"role": "user", "content": f"Translate into {target}:\n{args.question}"},
+        ]
+    )
+    prompt_tokens = tokens(messages)  # type: ignore[arg-type]
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, components), port=port, log_level="warning"))
@@ -68,11 +86,16 @@ def main() -> None:
         llama.reset()
         started = time.perf_counter()
         first = None
+        if settings.query_translation:
+            for _ in llama.create_completion(translate_tokens, max_tokens=100, temperature=0.0, top_k=1, stream=True):
+                pass
         for _ in llama.create_completion(
             prompt_tokens, max_tokens=settings.max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.05, stream=True
         ):
             first = first or time.perf_counter() - started
         return first or 0.0, time.perf_counter() - started
+
+    stages: list[dict[str, float]] = []
 
     def service() -> tuple[float, float, str]:
         llama.reset()
@@ -83,10 +106,13 @@ def main() -> None:
         with httpx.stream("POST", f"http://127.0.0.1:{port}/v1/chat/completions", json=body, timeout=300) as r:
             for line in r.iter_lines():
                 if line.startswith("data: {"):
-                    delta = json.loads(line[6:])["choices"][0]["delta"].get("content")
+                    event = json.loads(line[6:])
+                    delta = event["choices"][0]["delta"].get("content") if event.get("choices") else None
                     if delta:
                         first = first or time.perf_counter() - started
                         text.append(delta)
+                    if (event.get("rag") or {}).get("timings"):
+                        stages.append(event["rag"]["timings"])
         return first or 0.0, time.perf_counter() - started, "".join(text)
 
     raw_runs, svc_runs = [], []
@@ -102,13 +128,20 @@ def main() -> None:
         return statistics.median(r[i] for r in runs)
 
     print(f"question: {args.question}")
-    print(f"prompt tokens: {len(prompt_tokens)}  passages: {len(passages)}  runs: {args.runs}")
+    print(f"answer prompt tokens: {len(prompt_tokens)}  passages: {len(passages)}  runs: {args.runs}")
     print(f"answer: {answer}")
     print(f"raw llama.cpp : first token {med(raw_runs, 0):6.2f} s   total {med(raw_runs, 1):6.2f} s")
     print(f"service (HTTP): first text  {med(svc_runs, 0):6.2f} s   total {med(svc_runs, 1):6.2f} s")
     first_ratio = med(svc_runs, 0) / med(raw_runs, 0)
     print(f"ratio service/raw: first text {first_ratio:.2f}   total {med(svc_runs, 1) / med(raw_runs, 1):.2f}")
-    print("(the service sends text a sentence at a time, once the sentence carries a citation)")
+    print("(the service sends text a sentence at a time, once the sentence passed the check)")
+    if stages:
+        print("service stages (median ms, model calls):")
+        for stage in ("route", "understand", "retrieve", "generate", "check"):
+            ms = statistics.median(s.get(f"{stage}_ms", 0.0) for s in stages)
+            calls = statistics.median(s.get(f"{stage}_calls", 0) for s in stages)
+            print(f"  {stage:<10} {ms:8.0f} ms  {calls:.0f} call(s)")
+        print(f"  model calls per question: {statistics.median(s.get('model_calls', 0) for s in stages):.0f}")
     components.close()
 
 

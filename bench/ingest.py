@@ -21,8 +21,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from ingest.pipeline import ingest_paths  # noqa: E402
 from rag_service.config import Settings  # noqa: E402
-from rag_service.embeddings import build_embedder  # noqa: E402
-from rag_service.store import Store  # noqa: E402
+from rag_service.index.embeddings import build_embedder  # noqa: E402
+from rag_service.index.store import Store  # noqa: E402
 
 
 def main() -> None:

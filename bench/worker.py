@@ -19,11 +19,12 @@ import time
 from typing import Any
 
 from rag_service import prompts
+from rag_service.answer.generate import answer_messages
 from rag_service.components import Components, llama_spec
 from rag_service.config import load_settings
 from rag_service.language import detect_language
-from rag_service.llm import Generator, Usage
-from rag_service.llm_worker import WorkerGenerator
+from rag_service.model.llm import Generator, Usage
+from rag_service.model.llm_worker import WorkerGenerator
 
 QUESTIONS = [
     ("Wie viel kostet der Tarif NordWind M im Monat?", "Und wie viel Datenvolumen hat er?"),
@@ -57,8 +58,8 @@ def main() -> None:
     for question, follow_up in QUESTIONS[: args.questions]:
         language = prompts.service_texts(detect_language(question)).language
         passages = pipeline.retriever.retrieve([question])
-        cold = pipeline.messages(question, [], passages, language)
-        warm = pipeline.messages(follow_up, [], passages, language)
+        cold = answer_messages(question, passages, language)
+        warm = answer_messages(follow_up, passages, language)
         for name, generator in backends:
             for kind, messages in (("cold", cold), ("follow-up", warm)):
                 first, total = timed(generator, messages, args.max_tokens)

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from rag_service.config import Settings, load_settings
-from rag_service.embeddings import build_embedder
 from rag_service.errors import RagError
-from rag_service.store import Store
+from rag_service.index.embeddings import build_embedder
+from rag_service.index.store import Store
 
 from .dataset import Question, load_questions
 from .kbset import load_kb_set
@@ -614,7 +614,7 @@ def _fingerprint(settings: Settings) -> str:
 def _default_model() -> Path:
     """The generator assembled by `make models` in the configured data dir (an in-process run over
     a temporary index still uses the real model)."""
-    from rag_service.model_files import DEFAULT_GENERATOR, model_path
+    from rag_service.model.model_files import DEFAULT_GENERATOR, model_path
 
     return model_path(load_settings().models_dir, DEFAULT_GENERATOR)
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from rag_service.llm import (
+from rag_service.model.llm import (
     NO_WORDS,
     YES_WORDS,
     YesNo,
@@ -66,7 +66,7 @@ class LlamaJudge:
     def __init__(self, model_path: Path, *, threads: int, n_ctx: int = 4096) -> None:
         from llama_cpp import Llama
 
-        from rag_service.llm import chat_formatter
+        from rag_service.model.llm import chat_formatter
 
         self._llama = Llama(str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
         # ragas' prompts share long instructions across questions; the claim checks in between would
@@ -152,7 +152,7 @@ def build_judge(
 ) -> Judge:
     """``kind`` "judge": the eval judge's own prompt; "guard": the service's guard prompt."""
     if kind == "guard":
-        from rag_service.llm import LlamaGenerator, OpenAICompatGenerator
+        from rag_service.model.llm import LlamaGenerator, OpenAICompatGenerator
 
         scorer: YesNo
         if url:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rag_service.citations import MARKER, numbers
+from rag_service.answer.citations import MARKER, numbers
 
 from .dataset import Question, load_questions
 from .metrics import fact_found, mean, percentile

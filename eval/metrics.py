@@ -8,8 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag_service.analytics import percentile as percentile  # one implementation for the service and rag-eval
-from rag_service.citations import MARKER, numbers, states
+from rag_service.answer.citations import MARKER, numbers, states
+from rag_service.desk.analytics import percentile as percentile  # one implementation for the service and rag-eval
 
 
 @dataclass(frozen=True)

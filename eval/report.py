@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rag_service.charts import hbars
+from rag_service.desk.charts import hbars
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag_service.documents import Hit
-from rag_service.retrieval import Retriever
-from rag_service.store import Store
+from rag_service.index.documents import Hit
+from rag_service.index.retrieval import Retriever
+from rag_service.index.store import Store
 
 from .dataset import Question
 from .metrics import MRR, HitAtK, RecallAtK, mean, percentile

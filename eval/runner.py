@@ -19,11 +19,11 @@ from typing import Any, Protocol
 
 import httpx
 
+from rag_service.answer.citations import MARKER, split_sentences
 from rag_service.answer.pipeline import Pipeline
 from rag_service.answer.types import Done, Query, TextDelta
-from rag_service.citations import MARKER, split_sentences
-from rag_service.conversations import Turn
-from rag_service.llm import Generator, Message, Usage
+from rag_service.desk.conversations import Turn
+from rag_service.model.llm import Generator, Message, Usage
 
 from .dataset import Question
 from .judge import Judge
@@ -177,7 +177,7 @@ class HttpTarget:
                 "answer": body["choices"][0]["message"]["content"],
                 "language": question.language,
                 "citations": body.get("citations") or [],
-                "timings": {},
+                "timings": rag.get("timings") or {},
                 "grounding": rag.get("grounding") or [],
             }
         return {

@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from rag_service.config import load_settings
-from rag_service.embeddings import build_embedder
 from rag_service.errors import RagError
-from rag_service.store import Store
+from rag_service.index.embeddings import build_embedder
+from rag_service.index.store import Store
 
 from .pipeline import FileResult, IngestReport, delete, discover, ingest_paths
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 from rag_service.config import Settings
-from rag_service.documents import Audience, Chunk, DocumentRecord
 from rag_service.errors import DocumentError, NotFound
+from rag_service.index.documents import Audience, Chunk, DocumentRecord
+from rag_service.index.store import Store
 from rag_service.language import detect_language
-from rag_service.store import Store
 
 from .chunk import build_blocks, chunk_blocks
 from .parse import PARSER_VERSION, parse_file

@@ -8,7 +8,7 @@ import click
 
 from .config import load_settings
 from .errors import RagError
-from .model_files import DEFAULT_GENERATOR, MODELS, assemble, remove_stale, verify_tiny_model
+from .model.model_files import DEFAULT_GENERATOR, MODELS, assemble, remove_stale, verify_tiny_model
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,9 +21,9 @@ def doctor() -> None:
     """Check that the llama.cpp build fits this CPU and that the model loads and generates (in a child
     process, so a crash is reported instead of suffered). Exit status 1 names what is wrong."""
     from .components import llama_spec
-    from .llm import OpenAICompatGenerator, Usage
-    from .llm_build import compiled_features, cpu_flags, relevant_flags, system_info, unsupported
-    from .llm_worker import CHECK_PROMPT, REBUILD_HINT, self_check
+    from .model.llm import OpenAICompatGenerator, Usage
+    from .model.llm_build import compiled_features, cpu_flags, relevant_flags, system_info, unsupported
+    from .model.llm_worker import CHECK_PROMPT, REBUILD_HINT, self_check
 
     try:
         settings = load_settings()

@@ -11,17 +11,17 @@ from sqlalchemy.engine import Engine
 from .answer.pipeline import Pipeline
 from .answer.route import IntentModel, Router
 from .config import Settings
-from .conversations import ConversationStore
 from .db import make_engine, upgrade
-from .drafts import Drafter
-from .embeddings import Embedder, build_embedder
-from .llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo, require_model
-from .llm_worker import WorkerGenerator, WorkerSpec
-from .model_files import DEFAULT_GENERATOR, model_path
-from .retrieval import Retriever
-from .store import Store
-from .support import SupportStore
-from .webhooks import WebhookNotifier
+from .desk.conversations import ConversationStore
+from .desk.drafts import Drafter
+from .desk.support import SupportStore
+from .desk.webhooks import WebhookNotifier
+from .index.embeddings import Embedder, build_embedder
+from .index.retrieval import Retriever
+from .index.store import Store
+from .model.llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo, require_model
+from .model.llm_worker import WorkerGenerator, WorkerSpec
+from .model.model_files import DEFAULT_GENERATOR, model_path
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def llama_spec(settings: Settings) -> WorkerSpec:
     """The in-process model as the worker process builds it (also what the self-check loads)."""
     path = require_model(settings.llm_model_path or model_path(settings.models_dir, DEFAULT_GENERATOR))
     return WorkerSpec(
-        factory="rag_service.llm:LlamaGenerator",
+        factory="rag_service.model.llm:LlamaGenerator",
         kwargs={
             "model_path": path,
             "threads": settings.threads,

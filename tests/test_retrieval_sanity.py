@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag_service.store import Store
+from rag_service.index.store import Store
 
 
 @pytest.mark.parametrize(

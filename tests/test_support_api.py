@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from rag_service.db import current_revision, make_engine, upgrade
-from rag_service.support import Handoff
-from rag_service.webhooks import WebhookNotifier, handoff_event
+from rag_service.desk.support import Handoff
+from rag_service.desk.webhooks import WebhookNotifier, handoff_event
 
 
 def test_customer_is_handed_off_and_an_agent_claims_it(make_client: Any) -> None:

@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .. import prompts
-from ..citations import FREE, MARKER, NAME, marker_numbers, quantities, split_sentences, with_digits
 from ..errors import BackendUnavailable
-from ..lexical import tokenize
-from ..llm import Message, YesNo
+from ..index.lexical import tokenize
+from ..model.llm import Message, YesNo
+from .citations import FREE, MARKER, NAME, marker_numbers, quantities, split_sentences, with_digits
 
 log = logging.getLogger(__name__)
 NO_ANSWER = "NO_ANSWER"

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .. import prompts
-from ..citations import MARKER
-from ..conversations import Turn
-from ..llm import Generator, Message, Usage
-from ..retrieval import Passage
+from ..desk.conversations import Turn
+from ..index.retrieval import Passage
+from ..model.llm import Generator, Message, Usage
+from .citations import MARKER
 
 
 def format_passages(passages: Sequence[Passage]) -> str:

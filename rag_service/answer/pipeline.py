@@ -14,15 +14,15 @@ from collections.abc import Generator as Flow
 from collections.abc import Iterator, Sequence
 
 from .. import prompts
-from ..citations import MARKER, Renumberer
 from ..config import Settings
-from ..conversations import ConversationStore, Turn
+from ..desk.conversations import ConversationStore, Turn
+from ..desk.support import HandoffNotifier, SupportStore
 from ..errors import InvalidInput
+from ..index.retrieval import Passage, Retriever
 from ..language import SUPPORTED
-from ..llm import Generator, Message, Usage, YesNo
-from ..retrieval import Passage, Retriever
-from ..support import HandoffNotifier, SupportStore
+from ..model.llm import Generator, Message, Usage, YesNo
 from .check import SentenceCheck, Sentences, check_sentence, cited_numbers, judged
+from .citations import MARKER, Renumberer
 from .generate import answer_messages, generate
 from .respond import citations, fallback, record_handoff
 from .retrieve import retrieve

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..citations import Renumberer
-from ..conversations import ConversationStore, Turn
-from ..retrieval import Passage
-from ..support import HandoffNotifier, SupportStore, handoff_summary
+from ..desk.conversations import ConversationStore, Turn
+from ..desk.support import HandoffNotifier, SupportStore, handoff_summary
+from ..index.retrieval import Passage
+from .citations import Renumberer
 from .types import Action, AnswerResult, Citation
 
 

@@ -1,4 +1,4 @@
-"""Stage 3, retrieve: hybrid search (``rag_service.retrieval``), then each passage cut to the
+"""Stage 3, retrieve: hybrid search (``rag_service.index.retrieval``), then each passage cut to the
 sentences that matter for the question, so the model reads a short prompt (prefill is most of an
 answer's time on a CPU) and has little else to copy from.
 
@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..documents import Audience
-from ..embeddings import Embedder, embed_query
-from ..retrieval import Passage, Retriever
+from ..index.documents import Audience
+from ..index.embeddings import Embedder, embed_query
+from ..index.retrieval import Passage, Retriever
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ0-9\"„(])")
 

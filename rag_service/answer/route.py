@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..embeddings import Embedder, embed_query
+from ..index.embeddings import Embedder, embed_query
 
 log = logging.getLogger(__name__)
 LABELS = ("human", "frustrated", "complaint", "account")

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..conversations import Turn
-from ..documents import Audience
-from ..retrieval import Passage
+from ..desk.conversations import Turn
+from ..index.documents import Audience
+from ..index.retrieval import Passage
 
 Action = Literal["answer", "refuse", "handoff"]
 

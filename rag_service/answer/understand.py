@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .. import prompts
-from ..citations import MARKER
-from ..conversations import Turn
+from ..desk.conversations import Turn
 from ..language import detect_language
-from ..llm import Generator, Message, Usage
+from ..model.llm import Generator, Message, Usage
+from .citations import MARKER
 from .route import speaks_of_own
 from .types import Timings
 

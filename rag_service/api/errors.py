@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import BackendUnavailable, ConfigError, Conflict, InvalidInput, NotFound, RagError, StoreError
-from ..llm import Overloaded
-from ..llm_worker import ModelFailure
+from ..model.llm import Overloaded
+from ..model.llm_worker import ModelFailure
 
 log = logging.getLogger("rag_service.api")
 

@@ -9,9 +9,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..answer.types import AnswerResult, Citation
-from ..documents import DocumentRecord
-from ..drafts import Draft
-from ..support import Customer, Handoff
+from ..desk.drafts import Draft
+from ..desk.support import Customer, Handoff
+from ..index.documents import DocumentRecord
 
 conversation_id_field = Field(
     None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Continue this conversation; null starts one."
@@ -59,6 +59,12 @@ class Timings(BaseModel):
     check_calls: int = Field(0, description="Model calls of the judged check (RAG_GUARD_JUDGE).")
     model_calls: int = Field(0, description="All model calls for this answer.")
 
+    @classmethod
+    def of(cls, r: AnswerResult) -> Timings:
+        return cls.model_validate(
+            {**{k: round(v, 1) for k, v in r.timings.items()}, "model_calls": r.timings.model_calls}
+        )
+
 
 class GroundingOut(BaseModel):
     """What the hallucination guard found about one sentence the model wrote."""
@@ -102,9 +108,7 @@ class AnswerOut(BaseModel):
             language=r.language,
             citations=[CitationOut.from_core(c) for c in r.citations],
             ai_generated=r.ai_generated,
-            timings=Timings.model_validate(
-                {**{k: round(v, 1) for k, v in r.timings.items()}, "model_calls": r.timings.model_calls}
-            ),
+            timings=Timings.of(r),
             grounding=[GroundingOut(**g) for g in r.grounding],
             handoff_id=r.handoff_id,
         )
@@ -145,6 +149,7 @@ class RagInfo(BaseModel):
     conversation_id: str
     grounding: list[GroundingOut] = []
     handoff_id: str | None = None
+    timings: Timings | None = None
 
     @classmethod
     def from_result(cls, r: AnswerResult) -> RagInfo:
@@ -155,6 +160,7 @@ class RagInfo(BaseModel):
             conversation_id=r.conversation_id,
             grounding=[GroundingOut(**g) for g in r.grounding],
             handoff_id=r.handoff_id,
+            timings=Timings.of(r),
         )
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from ..components import llama_spec
 from ..config import load_settings
 from ..errors import RagError
-from ..llm_worker import self_check
+from ..model.llm_worker import self_check
 
 
 def app_factory() -> FastAPI:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ...analytics import analytics
 from ...components import Components
+from ...desk.analytics import analytics
 from ...errors import InvalidInput
 from ..dashboard import render
 from ..deps import ComponentsDep

@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from ...answer.types import Done, Event, Query, TextDelta
-from ...conversations import Turn
+from ...desk.conversations import Turn
 from ...errors import InvalidInput
-from ...llm_worker import ModelFailure
+from ...model.llm_worker import ModelFailure
 from ..deps import PipelineDep
 from ..errors import request_id
 from ..schemas import ChatCompletionIn, RagInfo, chat_chunk, chat_completion

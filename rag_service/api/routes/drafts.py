@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from starlette.concurrency import run_in_threadpool
 
-from ...drafts import CustomerContext, Ticket, TicketMessage
+from ...desk.drafts import CustomerContext, Ticket, TicketMessage
 from ..deps import ComponentsDep
 from ..schemas import DraftIn, DraftOut, DraftOutcomeIn, DraftOutcomeOut
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ...llm_worker import WorkerGenerator
+from ...model.llm_worker import WorkerGenerator
 from ..deps import get_components
 
 router = APIRouter(tags=["health"])

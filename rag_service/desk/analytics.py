@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from .db import DraftRow, FeedbackRow, MessageRow
-from .embeddings import Embedder
+from ..db import DraftRow, FeedbackRow, MessageRow
+from ..index.embeddings import Embedder
 from .support import utc
 
 GAP_REASONS = {"not_in_knowledge_base", "unsupported_answer", "repeated_failure", "low_confidence"}

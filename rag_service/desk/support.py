@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import CustomerRow, DraftRow, FeedbackRow, HandoffRow, MessageRow, now
-from .errors import Conflict, InvalidInput, NotFound
+from ..db import CustomerRow, DraftRow, FeedbackRow, HandoffRow, MessageRow, now
+from ..errors import Conflict, InvalidInput, NotFound
 
 HandoffStatus = Literal["open", "claimed", "closed"]
 _Row = TypeVar("_Row", CustomerRow, HandoffRow, DraftRow)

@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .errors import BackendUnavailable, RagError
+from ..errors import BackendUnavailable, RagError
 from .llm import Gate, Message, Usage
 from .llm_build import PORTABLE_X86, compiled_features, cpu_flags, relevant_flags, system_info, unsupported
 
 log = logging.getLogger(__name__)
 
-_CHILD = "import sys; from rag_service.llm_worker import main; main(sys.argv[1:])"
+_CHILD = "import sys; from rag_service.model.llm_worker import main; main(sys.argv[1:])"
 CHECK_PROMPT: list[Message] = [{"role": "user", "content": "Reply with the word OK."}]
 REBUILD_HINT = (
     "rebuild llama-cpp-python with the portable flags: `rm -rf .venv ~/.cache/rag_service && make install` "

@@ -15,14 +15,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import prompts
-from .answer.generate import format_passages
-from .answer.pipeline import Pipeline
-from .answer.route import Router
-from .answer.types import Citation
+from .. import prompts
+from ..answer.generate import format_passages
+from ..answer.pipeline import Pipeline
+from ..answer.route import Router
+from ..answer.types import Citation
+from ..errors import InvalidInput
+from ..language import SUPPORTED, detect_language
 from .conversations import ConversationStore
-from .errors import InvalidInput
-from .language import SUPPORTED, detect_language
 from .support import SupportStore, clip
 
 Action = Literal["send_reply", "check_account", "escalate", "take_over", "answer_personally"]

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 import httpx
 
-from .errors import BackendUnavailable, ConfigError, RagError
+from ..errors import BackendUnavailable, ConfigError, RagError
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .config import Settings
+from ..config import Settings
+from ..errors import ConfigError, NotFound, StoreError
 from .documents import Audience, Chunk, DocumentRecord, Hit
 from .embeddings import Embedder, embed_query
-from .errors import ConfigError, NotFound, StoreError
 from .lexical import tokenize
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import ConversationRow, MessageRow
+from ..db import ConversationRow, MessageRow
 
 
 @dataclass(frozen=True)
