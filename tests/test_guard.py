@@ -145,5 +145,8 @@ def test_the_customers_words_said_back_are_removed() -> None:
     assert echoes("Ich habe gestern ein Sofa bestellt [1].", question, passages)
     assert echoes("Jetzt gefällt mir der Stoff nicht mehr, kann ich es zurückgeben? [1]", question, passages)
     assert not echoes("Sie können es innerhalb von 60 Tagen kostenlos zurückschicken [1].", question, passages)
+    # a short answer takes most words from a short question, and one figure from the passage
+    price = ["Ersatzkarte — Eine Ersatzkarte kostet 14,95 €."]
+    assert not echoes("Die Ersatzkarte kostet 14,95 € [1].", "Was kostet die Ersatzkarte?", price)
     check = check_sentence("Ich habe gestern ein Sofa bestellt [1].", passages, question)
     assert not check.supported and check.problems == ("repeats the customer's question",)
