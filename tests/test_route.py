@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from rag_service.answer.route import LEXICON_DIR, Lexicon, Router, rule_labels
+from rag_service.answer.route import Lexicon, Router, rule_labels
+from rag_service.lexicon import DIRECTORY as LEXICON_DIR
 
 HANDOFF = [
     ("I want to talk to a human.", "explicit_request"),

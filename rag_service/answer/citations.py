@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..lexicon import entries
+
 # a name-like token: inner capital (NordWind, iPhone), all caps (XL, LTE) or letters with digits (5G, S24)
 NAME = re.compile(r"\b(?:[A-Za-z]+[a-z][A-Z]\w*|[A-Z]{2,}\d*|\d+[A-Za-z]+\w*|[A-Za-z]+\d+\w*)\b")
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -44,19 +46,13 @@ class Renumberer:
         return MARKER.sub(repl, sentence), cited
 
 
-_NOT_AN_END = re.compile(
-    r"(?:\b\d{1,2}|\b(?:ca|bzw|usw|inkl|ggf|evtl|zzgl|Nr|Str|Mo|Di|Mi|Do|Fr|Sa|So|z\.B|d\.h|u\.a|e\.g|i\.e|vs|etc|approx|no))\.$",
-    re.IGNORECASE,
-)
+# a full stop after these is no sentence end ("ca. 5 GB", "am 5. Werktag"): lexicon ``abbreviations``
+_NOT_AN_END = re.compile(rf"(?:\b\d{{1,2}}|\b(?:{'|'.join(entries('abbreviations'))}))\.$", re.IGNORECASE)
 
 
 # words that open a sentence but never follow an ordinal: "under 30. You are 27" ends after "30."
-# ("am 5. Werktag", "zum 1. Januar" do not)
-_OPENER = re.compile(
-    r"(?:The|A|An|You|Your|It|Its|This|That|These|There|They|We|Our|If|Please|Then|However|Der|Die|Das|Den|Dem"
-    r"|Ein|Eine|Einen|Sie|Ihr|Ihre|Es|Er|Wir|Unser|Unsere|Ich|Bitte|Dies|Diese|Dieser|Dann|Wenn|Falls|Danach)"
-    r"(?=[\s,;:.!?])"
-)
+# ("am 5. Werktag", "zum 1. Januar" do not); lexicon ``sentence_openers``
+_OPENER = re.compile(rf"(?:{'|'.join(entries('sentence_openers'))})(?=[\s,;:.!?])")
 
 
 def split_sentences(buffer: str) -> tuple[list[str], str]:

@@ -17,13 +17,13 @@ import json
 import logging
 import math
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from ..index.embeddings import Embedder, embed_query
+from ..lexicon import entries
 
 log = logging.getLogger(__name__)
 LABELS = ("human", "frustrated", "complaint", "account")
@@ -35,7 +35,6 @@ REASONS = {
     "account": "account_specific",
 }
 MODEL_PATH = Path(__file__).resolve().parent / "intents_model.json"
-LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
 
 
 @dataclass(frozen=True)
@@ -53,16 +52,10 @@ class Lexicon:
 
     @classmethod
     @cache
-    def load(cls, directory: Path = LEXICON_DIR) -> Lexicon:
-        found: dict[str, list[re.Pattern[str]]] = {name: [] for name in cls.__dataclass_fields__}
-        for path in sorted(directory.glob("*.toml")):
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-            person = data.get("person", "")
-            for name in found:
-                value = data.get(name, [])
-                for pattern in [value] if isinstance(value, str) else value:
-                    found[name].append(re.compile(pattern.replace("{person}", person), re.IGNORECASE))
-        return cls(**{name: tuple(patterns) for name, patterns in found.items()})
+    def load(cls) -> Lexicon:
+        return cls(
+            **{name: tuple(re.compile(p, re.IGNORECASE) for p in entries(name)) for name in cls.__dataclass_fields__}
+        )
 
 
 def _normal(text: str) -> str:
