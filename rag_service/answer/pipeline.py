@@ -158,6 +158,10 @@ class Pipeline:
         t, usage, sources = result.timings, Usage(), [p.chunk.text for p in passages]
         renumber, sent, held = Renumberer(len(sources)), list[str](), list[str]()
         hold_all = self.judge is not None  # the judged pass reads the whole answer before anything goes out
+
+        def flush() -> Iterator[TextDelta]:  # send what waited, skipping repeats
+            yield from (TextDelta(d) for d in (_emit(sent, h) for h in held) if d)
+
         t.called("generate")
         generated = time.perf_counter()
         reader = Sentences(
@@ -185,8 +189,7 @@ class Pipeline:
                 result.grounding.append(_grounding(check, "verified" if check.factual else "no_claim", cited, renumber))
             held.append(text)
             if check.factual and not hold_all:  # courtesies wait for the first statement
-                for delta in filter(None, (_emit(sent, h) for h in held)):
-                    yield TextDelta(delta)
+                yield from flush()
                 held = []
         t["generate_ms"] = (time.perf_counter() - generated) * 1000 - t.get("check_ms", 0.0)
         result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
@@ -199,13 +202,11 @@ class Pipeline:
                 cited_passages = [sources[n - 1] for n in renumber.order]
                 score = judged(self.judge, " ".join(held), cited_passages)
             if score >= self.settings.guard_threshold:
-                for delta in filter(None, (_emit(sent, h) for h in held)):
-                    yield TextDelta(delta)
+                yield from flush()
             else:
                 result.dropped += held
         if sent and not hold_all:  # a question back after the last statement
-            for delta in filter(None, (_emit(sent, h) for h in held)):
-                yield TextDelta(delta)
+            yield from flush()
         if not sent:
             wrote = bool(held or result.grounding)  # something came back, and none of it passed
             return "unsupported_answer" if wrote and not reader.no_answer else "not_in_knowledge_base"
