@@ -1,10 +1,11 @@
-"""Service overhead vs. raw llama.cpp on the same prompt, measured side by side in one run.
+"""Service overhead vs. raw llama.cpp on the same prompts, measured side by side in one run.
 
 For one question: the service answers it through HTTP (a real uvicorn server, streaming
-/v1/chat/completions); the raw path runs ``llama_cpp.Llama.create_completion`` on exactly the
-prompts the service built — the search translation, then the answer prompt — (same model file,
-same max_tokens, greedy). Runs alternate raw/service; the KV cache is cleared before every run so
-both start cold. Prints time to first token, total time, the prompt length in tokens, the ratios
+/v1/chat/completions); the raw path replays on ``llama_cpp.Llama`` exactly the model calls the
+service made for it (recorded in a first, unmeasured run: the search translation, the yes/no
+decision as one forward pass, a translation of the quoted sentences or the written answer; same
+model file, same max_tokens, greedy). Runs alternate raw/service; the KV cache is cleared before
+every run so both start cold. Prints time to first text, total time, the prompt tokens, the ratios
 service/raw (target: under 1.10) and the service's time and model calls per stage.
 
     .venv/bin/python bench/answer.py ["question"] [--runs 3]
@@ -21,17 +22,15 @@ import statistics
 import tempfile
 import threading
 import time
+from typing import Any
 
 import httpx
 import uvicorn
 
-from rag_service import prompts
-from rag_service.answer.generate import answer_messages
-from rag_service.answer.retrieve import retrieve
-from rag_service.answer.understand import language_of, translated
 from rag_service.api.app import create_app
 from rag_service.components import Components
 from rag_service.config import load_settings
+from rag_service.model.llm import yes_no_probability
 
 
 def _free_port() -> int:
@@ -51,29 +50,21 @@ def main() -> None:
     # the worker process's own overhead is bench/worker.py's subject
     settings = load_settings(llm_cache_mb=0, llm_worker=False, database_url=f"sqlite:///{scratch}/app.db")
     components = Components.load(settings)
-    generator = components.generator
-    pipeline = components.pipeline
-    code = language_of(args.question, None, [])
-    other = translated(generator, args.question, code) if settings.query_translation else None
-    queries = [args.question] + ([other] if other else [])
-    passages = retrieve(
-        pipeline.retriever, queries, audience="public", words=settings.passage_words, question=args.question
-    )
-    shown = passages[::-1] if settings.passages_best_last else passages
-    messages = answer_messages(args.question, shown, prompts.service_texts(code).language)
-    llama = generator._llama  # type: ignore[attr-defined]  # the same weights and context the service uses
+    generator: Any = components.generator  # the in-process llama.cpp generator (llm_worker=False)
+    llama = generator._llama  # the same weights and context the service uses
+    calls: list[tuple[str, list[int], int]] = []  # (kind, prompt tokens, max_tokens) of each model call
+    stream, yes_probability = generator.stream, generator.yes_probability
 
     def tokens(msgs: list[dict[str, str]]) -> list[int]:
-        return list(llama.tokenize(generator.render(msgs).encode(), add_bos=False, special=True))  # type: ignore[attr-defined]
+        return list(llama.tokenize(generator.render(msgs).encode(), add_bos=False, special=True))
 
-    target = "English" if code == "de" else "German"
-    translate_tokens = tokens(
-        [
-            {"role": "system", "content": prompts.template("translate_system.txt").strip()},
-            {"role": "user", "content": f"Translate into {target}:\n{args.question}"},
-        ]
-    )
-    prompt_tokens = tokens(messages)  # type: ignore[arg-type]
+    def recording_stream(messages, *, max_tokens, temperature, usage):  # type: ignore[no-untyped-def]
+        calls.append(("stream", tokens(messages), max_tokens))
+        return stream(messages, max_tokens=max_tokens, temperature=temperature, usage=usage)
+
+    def recording_yes(messages):  # type: ignore[no-untyped-def]
+        calls.append(("yes/no", tokens(messages), 1))
+        return yes_probability(messages)
 
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, components), port=port, log_level="warning"))
@@ -83,17 +74,23 @@ def main() -> None:
         time.sleep(0.05)
 
     def raw() -> tuple[float, float]:
+        """The recorded calls. The customer's first text comes with the last one: at the end of the
+        yes/no pass (a quote in their language is sent then) or at the first token it writes."""
         llama.reset()
         started = time.perf_counter()
-        first = None
-        if settings.query_translation:
-            for _ in llama.create_completion(translate_tokens, max_tokens=100, temperature=0.0, top_k=1, stream=True):
-                pass
-        for _ in llama.create_completion(
-            prompt_tokens, max_tokens=settings.max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.05, stream=True
-        ):
-            first = first or time.perf_counter() - started
-        return first or 0.0, time.perf_counter() - started
+        first = 0.0
+        for kind, prompt, max_tokens in calls:
+            if kind == "yes/no":
+                yes_no_probability(llama, prompt, generator._yes, generator._no)
+                first = time.perf_counter() - started
+                continue
+            written = None
+            for _ in llama.create_completion(
+                prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.05, stream=True
+            ):
+                written = written or time.perf_counter() - started
+            first = written or time.perf_counter() - started
+        return first, time.perf_counter() - started
 
     stages: list[dict[str, float]] = []
 
@@ -115,6 +112,10 @@ def main() -> None:
                         stages.append(event["rag"]["timings"])
         return first or 0.0, time.perf_counter() - started, "".join(text)
 
+    generator.stream, generator.yes_probability = recording_stream, recording_yes
+    service()  # records the calls the service makes for this question
+    generator.stream, generator.yes_probability = stream, yes_probability
+    stages.clear()
     raw_runs, svc_runs = [], []
     answer = ""
     for _ in range(args.runs):
@@ -128,7 +129,8 @@ def main() -> None:
         return statistics.median(r[i] for r in runs)
 
     print(f"question: {args.question}")
-    print(f"answer prompt tokens: {len(prompt_tokens)}  passages: {len(passages)}  runs: {args.runs}")
+    print(f"model calls: {', '.join(f'{kind} ({len(prompt)} prompt tokens)' for kind, prompt, _ in calls)}")
+    print(f"runs: {args.runs}")
     print(f"answer: {answer}")
     print(f"raw llama.cpp : first token {med(raw_runs, 0):6.2f} s   total {med(raw_runs, 1):6.2f} s")
     print(f"service (HTTP): first text  {med(svc_runs, 0):6.2f} s   total {med(svc_runs, 1):6.2f} s")
@@ -139,8 +141,8 @@ def main() -> None:
         print("service stages (median ms, model calls):")
         for stage in ("route", "understand", "retrieve", "generate", "check"):
             ms = statistics.median(s.get(f"{stage}_ms", 0.0) for s in stages)
-            calls = statistics.median(s.get(f"{stage}_calls", 0) for s in stages)
-            print(f"  {stage:<10} {ms:8.0f} ms  {calls:.0f} call(s)")
+            n_calls = statistics.median(s.get(f"{stage}_calls", 0) for s in stages)
+            print(f"  {stage:<10} {ms:8.0f} ms  {n_calls:.0f} call(s)")
         print(f"  model calls per question: {statistics.median(s.get('model_calls', 0) for s in stages):.0f}")
     components.close()
 

@@ -36,9 +36,15 @@ class CountingEmbedder:
         return self.inner.count_tokens(text)
 
 
-# Settings for a scripted model: its replies are answers (tests that want the translation or the
-# rewrite call ask for them), citing the best passage as [1].
-SCRIPTED: dict[str, object] = {"query_translation": False, "query_rewrite": False, "passages_best_last": False}
+# Settings for a scripted model: its replies are answers the model writes (answer_mode generate;
+# tests of quoted answers ask for quote), citing the best passage as [1]; tests that want the
+# translation or the rewrite call ask for them.
+SCRIPTED: dict[str, object] = {
+    "answer_mode": "generate",
+    "query_translation": False,
+    "query_rewrite": False,
+    "passages_best_last": False,
+}
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ def test_invented_number_is_removed_and_the_rest_stands(make_client: Any) -> Non
 
 
 def test_unsupported_direct_answer_becomes_refuse_or_handoff(make_client: Any) -> None:
-    reply = "NordWind M kostet 99 € pro Monat [1]. Er enthält 20 GB [1]."
+    reply = "NordWind M kostet 99 € pro Monat [1]. Er enthält 33 GB [1]."
     client, _ = make_client(reply)
     body = client.post("/v1/answer", json=Q).json()
     assert (body["action"], body["reason"]) == ("refuse", "unsupported_answer")

@@ -129,6 +129,7 @@ def test_suite_runs_a_kb_set_end_to_end_with_a_fake_model(tmp_path: Path, monkey
 
     monkeypatch.setattr("rag_service.components.build_generator", lambda settings: FakeGenerator())
     monkeypatch.setenv("RAG_GUARD_JUDGE", "false")
+    monkeypatch.setenv("RAG_ANSWER_MODE", "generate")  # the fake model writes NO_ANSWER: nothing is answered
     out = tmp_path / "suite"
     result = CliRunner().invoke(
         rag_eval, ["suite", str(ROOT / "eval" / "kbs" / "kb_fjordkasse"), "--out", str(out), "--split", "test"]

@@ -5,6 +5,10 @@ e-mail address, URL and product-like name ("XL", "5G") of a sentence must be in 
 that holds all its figures, or removed; a sentence that only repeats the customer's question is
 removed. A false premise needs nothing special: the passage's figure is the only one that passes.
 
+A quoted answer (``answer_mode=quote``) is decided once before it is sent: ``answered`` asks the
+model whether the quoted sentences answer the question at all (one forward pass over a short
+prompt, no text written); below ``RAG_ANSWER_THRESHOLD`` the question is refused.
+
 One judged pass (``judged``, ``RAG_GUARD_JUDGE``) asks the model once whether the cited passages
 support the whole answer. It is off by default: it would be a third model call per question, and
 whether it stops more wrong answers than it removes right ones on the suite is not measured yet.
@@ -134,8 +138,10 @@ def with_marker(sentence: str, n: int) -> str:
     return f"{body[: len(body) - len(end)].rstrip()} [{n}]{end}"
 
 
-def check_sentence(sentence: str, passages: Sequence[str], question: str) -> SentenceCheck:
-    """One sentence as the model wrote it (its [n] markers), against the passages of the prompt."""
+def check_sentence(sentence: str, passages: Sequence[str], question: str, *, moves: bool = True) -> SentenceCheck:
+    """One sentence as the model wrote it (its [n] markers), against the passages of the prompt.
+    ``moves=False``: the citation is known to be right (a quoted sentence, its translation), so a
+    sentence whose figures are not in its passage is removed, not re-attributed to another one."""
     cited = tuple(n for n in cited_numbers(sentence) if 1 <= n <= len(passages))
     if not states_facts(sentence):
         return SentenceCheck(sentence, cited, True, factual=False)
@@ -150,7 +156,7 @@ def check_sentence(sentence: str, passages: Sequence[str], question: str) -> Sen
     if not problems:
         return SentenceCheck(sentence, cited, True)
     # cited the wrong passage: another one states all of it
-    n = attribute(sentence, passages, question)
+    n = attribute(sentence, passages, question) if moves else None
     if n is not None:
         return SentenceCheck(with_marker(bare(sentence), n), (n,), True)
     return SentenceCheck(sentence, cited, False, tuple(problems))
@@ -195,10 +201,26 @@ def judge_messages(passages: Sequence[str], claim: str) -> list[Message]:
 
 def judged(judge: YesNo, answer: str, passages: Sequence[str]) -> float:
     """The model's probability that ``passages`` support ``answer`` (one call); 0 when it fails."""
+    return _probability(judge, judge_messages(passages, answer))
+
+
+def _probability(judge: YesNo, messages: list[Message]) -> float:
     try:
-        return judge.yes_probability(judge_messages(passages, answer))
+        return judge.yes_probability(messages)
     except BackendUnavailable:
         raise  # the model itself is down: the request fails, it is not refused
     except Exception:  # a check that cannot run does not pass
-        log.exception("judged check failed")
+        log.exception("yes/no check failed")
         return 0.0
+
+
+def answered(judge: YesNo, question: str, sentences: Sequence[str]) -> float:
+    """The model's probability that ``sentences`` answer ``question`` (one call); 0 when it fails."""
+    ask = prompts.template("answered_user.txt").format(
+        sentences="\n".join(f"- {' '.join(s.split())}" for s in sentences), question=question
+    )
+    messages: list[Message] = [
+        {"role": "system", "content": prompts.template("answered_system.txt").strip()},
+        {"role": "user", "content": ask.strip()},
+    ]
+    return _probability(judge, messages)

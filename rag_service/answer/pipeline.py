@@ -1,9 +1,10 @@
-"""The answer path, one screen: understand → route → retrieve → generate → check → respond.
+"""The answer path, one screen: route → understand → retrieve → check → generate → respond.
 
 ``Pipeline.events`` is the one code path for every endpoint: it yields text as it becomes final
 and ends with the complete ``AnswerResult``; ``Pipeline.answer`` collects it. Each stage is a module
-of this package and reports its milliseconds and model calls into ``result.timings``. A question
-costs two model calls (a translation for the search, the answer), a follow-up three (its rewrite).
+of this package and reports its milliseconds and model calls into ``result.timings``. A quoted
+answer costs two model calls (a translation for the search, the yes/no decision), three when the
+quoted sentences are translated; a follow-up one more (its rewrite).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from ..errors import InvalidInput
 from ..index.retrieval import Passage, Retriever
 from ..language import SUPPORTED
 from ..model.llm import Generator, Message, Usage, YesNo
-from .check import SentenceCheck, Sentences, check_sentence, cited_numbers, judged
+from .check import SentenceCheck, Sentences, answered, check_sentence, cited_numbers, judged
 from .citations import MARKER, Renumberer
-from .generate import answer_messages, generate
+from .generate import answer_messages, foreign, generate, quoted
 from .respond import citations, fallback, record_handoff
-from .retrieve import retrieve
+from .retrieve import Quote, Selector
 from .route import Router
 from .types import Action, AnswerResult, Done, Event, Query, TextDelta, Timings
 from .understand import language_of, understand
@@ -52,6 +53,10 @@ class Pipeline:
         self.support = support
         self.notifier = notifier
         self.router = router or Router()  # patterns only, unless given the trained model
+        self.selector = Selector(
+            retriever.store.embedder, sentences=settings.quote_sentences, words=settings.quote_words
+        )
+        self.decider = generator if isinstance(generator, YesNo) else None  # whether the quotes answer at all
 
     def answer(self, query: Query) -> AnswerResult:
         for event in self.events(query):
@@ -136,47 +141,73 @@ class Pipeline:
                 timings=t,
             )
         with t.stage("retrieve"):
-            found = retrieve(
-                self.retriever, u.queries, audience=query.audience, words=settings.passage_words, question=u.asked
-            )
+            found = self.retriever.retrieve(u.queries, audience=query.audience)
+            quotes = self.selector.select(found, u.queries) if settings.answer_mode == "quote" else []
         result.passages = found
         if not found:
             yield from self._fail(result, "not_in_knowledge_base", history, texts)
             return
-        shown = found[::-1] if settings.passages_best_last else found
-        earlier = [] if u.follow_up or not settings.history_turns else history[-2 * settings.history_turns :]
-        messages = answer_messages(u.asked, shown, texts.language, history=earlier, plan=plan)
-        failure = yield from self._checked(result, u.asked, shown, messages)
+        usage = Usage()
+        if settings.answer_mode == "quote":
+            shown: Sequence[Passage] = found
+            text = self._quoted(result, u.asked, found, quotes, usage)
+            if text is None:
+                yield from self._fail(result, "not_in_knowledge_base", history, texts)
+                return
+        else:
+            shown = found[::-1] if settings.passages_best_last else found
+            earlier = [] if u.follow_up or not settings.history_turns else history[-2 * settings.history_turns :]
+            messages = answer_messages(u.asked, shown, texts.language, history=earlier, plan=plan)
+            t.called("generate")
+            text = generate(
+                self.generator, messages, max_tokens=settings.max_tokens, temperature=settings.temperature, usage=usage
+            )
+        failure = yield from self._checked(result, u.asked, shown, text, usage, moves=settings.answer_mode != "quote")
         if failure is not None:
             yield from self._fail(result, failure, history, texts)
 
+    def _quoted(
+        self, result: AnswerResult, asked: str, found: Sequence[Passage], quotes: Sequence[Quote], usage: Usage
+    ) -> Iterator[str] | None:
+        """The quoted answer's text, once the model judged that the quotes answer the question."""
+        t, settings = result.timings, self.settings
+        if self.decider is not None:
+            with t.stage("check"):
+                t.called("check")
+                result.confidence = answered(self.decider, asked, [q.text for q in quotes])
+            if result.confidence < settings.answer_threshold:
+                return None
+        if foreign(quotes, found, result.language):
+            t.called("generate")  # their translation
+        language, model = result.language, self.generator
+        return quoted(quotes, found, language, generator=model, usage=usage, max_tokens=settings.max_tokens)
+
     # ------------------------------------------------------------------ generate, check, respond
     def _checked(
-        self, result: AnswerResult, question: str, passages: Sequence[Passage], messages: list[Message]
+        self,
+        result: AnswerResult,
+        question: str,
+        passages: Sequence[Passage],
+        stream: Iterator[str],
+        usage: Usage,
+        *,
+        moves: bool = True,  # a sentence citing the wrong passage may be re-attributed (model-written text)
     ) -> Flow[TextDelta, None, str | None]:
-        """Generate, check each sentence, send the ones that passed; why nothing was sent, if so."""
-        t, usage, sources = result.timings, Usage(), [p.chunk.text for p in passages]
+        """Check each sentence of ``stream`` as it comes, send the ones that passed; why nothing was
+        sent, if so."""
+        t, sources = result.timings, [p.chunk.text for p in passages]
         renumber, sent, held = Renumberer(len(sources)), list[str](), list[str]()
         hold_all = self.judge is not None  # the judged pass reads the whole answer before anything goes out
 
         def flush() -> Iterator[TextDelta]:  # send what waited, skipping repeats
             yield from (TextDelta(d) for d in (_emit(sent, h) for h in held) if d)
 
-        t.called("generate")
-        generated = time.perf_counter()
-        reader = Sentences(
-            generate(
-                self.generator,
-                messages,
-                max_tokens=self.settings.max_tokens,
-                temperature=self.settings.temperature,
-                usage=usage,
-            )
-        )
+        generated, checked_before = time.perf_counter(), t.get("check_ms", 0.0)
+        reader = Sentences(stream)
         for raw in reader:
             with t.stage("check"):
                 check = (
-                    check_sentence(raw, sources, question)
+                    check_sentence(raw, sources, question, moves=moves)
                     if self.settings.guard
                     else SentenceCheck(raw, cited_numbers(raw), True)
                 )
@@ -191,7 +222,7 @@ class Pipeline:
             if check.factual and not hold_all:  # courtesies wait for the first statement
                 yield from flush()
                 held = []
-        t["generate_ms"] = (time.perf_counter() - generated) * 1000 - t.get("check_ms", 0.0)
+        t["generate_ms"] = (time.perf_counter() - generated) * 1000 - (t.get("check_ms", 0.0) - checked_before)
         result.prompt_tokens, result.completion_tokens = usage.prompt_tokens, usage.completion_tokens
         if usage.first_token_s is not None:
             t["first_token_ms"] = usage.first_token_s * 1000
@@ -237,7 +268,11 @@ class Pipeline:
         result = AnswerResult(
             f"ans_{uuid.uuid4().hex[:20]}", "", "answer", None, "", language, [], passages=list(passages)
         )
-        for _ in self._checked(result, question, passages, messages):
+        usage, settings = Usage(), self.settings
+        text = generate(
+            self.generator, messages, max_tokens=settings.max_tokens, temperature=settings.temperature, usage=usage
+        )
+        for _ in self._checked(result, question, passages, text, usage):
             pass
         return result
 

@@ -1,67 +1,109 @@
-"""Stage 3, retrieve: hybrid search (``rag_service.index.retrieval``), then each passage cut to the
-sentences that matter for the question, so the model reads a short prompt (prefill is most of an
-answer's time on a CPU) and has little else to copy from.
+"""Stage 3, retrieve: hybrid search (``rag_service.index.retrieval``), then the units of the passages
+(lines, sentences of long lines, table rows with their column headings) ranked by embedding
+similarity to the question and its translation; the best few are what a quoted answer says.
 
-A passage keeps its heading line; its other lines and sentences are ranked by embedding similarity
-to the question, and the best ones are kept, in their original order, up to ``words`` words.
+Measured on the dev splits of three help centers we did not write (107 answerable questions, no
+model): the three most similar units of the top four passages hold the key facts and a gold
+citation for 24/37, 11/37 and 15/33 questions; the small model answering from the same passages got
+4/15, 3/15 and 4/15 (``answer_mode=generate``).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 
-from ..index.documents import Audience
 from ..index.embeddings import Embedder, embed_query
-from ..index.retrieval import Passage, Retriever
+from ..index.retrieval import Passage
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ0-9\"„(])")
 
 
+_RULE = re.compile(r"^\|?\s*:?-{3,}")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
 def units(body: str) -> list[str]:
-    """Lines, and the sentences of long lines: the pieces a passage can be cut into."""
+    """Lines, and the sentences of long lines: the pieces a passage can be cut into. A table row
+    carries its column headings ("Bank connections — Solo: 1; Team: 5"), so it reads on its own."""
     out: list[str] = []
+    header: list[str] | None = None
     for line in body.splitlines():
         line = line.strip()
-        if line:
-            out += [s.strip() for s in _SENTENCE.split(line) if s.strip()] if len(line.split()) > 25 else [line]
-    return out
-
-
-def focus(passages: Sequence[Passage], question: str, embedder: Embedder, words: int) -> list[Passage]:
-    """``passages`` with their text cut to the heading and the units most similar to ``question``."""
-    if words <= 0:
-        return list(passages)
-    pieces = [
-        (i, units(p.chunk.text.split("\n", 1)[1] if "\n" in p.chunk.text else "")) for i, p in enumerate(passages)
-    ]
-    flat = [u for _, us in pieces for u in us]
-    if not flat:
-        return list(passages)
-    q = embed_query(embedder, question)
-    vectors = embedder.embed_batch(flat, kind="passage")
-    similarity = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors]
-    out, at = [], 0
-    for i, us in pieces:
-        scores, at = similarity[at : at + len(us)], at + len(us)
-        ranked = sorted(range(len(us)), key=lambda j: -scores[j])
-        keep: set[int] = set()
-        total = 0
-        for j in ranked:
-            n = len(us[j].split())
-            if keep and total + n > words:
+        if not line.startswith("|"):
+            header = None
+        if not line or _RULE.match(line):
+            continue
+        if line.startswith("|"):
+            cells = _cells(line)
+            if header is None:
+                header = cells  # a table's first row names its columns
                 continue
-            keep.add(j)
-            total += n
-        head = passages[i].chunk.text.split("\n", 1)[0]
-        text = "\n".join([head] + [us[j] for j in sorted(keep)])
-        out.append(replace(passages[i], chunk=replace(passages[i].chunk, text=text)))
+            named = [f"{h}: {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=False) if c]
+            out.append(f"{cells[0]} — {'; '.join(named)}" if named else cells[0])
+            continue
+        out += [s.strip() for s in _SENTENCE.split(line) if s.strip()] if len(line.split()) > 25 else [line]
     return out
 
 
-def retrieve(
-    retriever: Retriever, queries: Sequence[str], *, audience: Audience, words: int, question: str
-) -> list[Passage]:
-    passages = retriever.retrieve(queries, audience=audience)
-    return focus(passages, question, retriever.store.embedder, words)
+@dataclass(frozen=True)
+class Quote:
+    passage: int  # 0-based index into the retrieved passages
+    text: str  # a unit of that passage, verbatim (a table row with its column headings)
+    similarity: float  # to the closest of the searches
+
+
+class Selector:
+    """Picks the units of the retrieved passages that are most similar to the question: what the
+    quoted answer says. Unit vectors are memoised by text (the same articles come up all day)."""
+
+    def __init__(self, embedder: Embedder, *, sentences: int, words: int, memo: int = 20_000) -> None:
+        self.embedder, self.sentences, self.words, self.memo = embedder, sentences, words, memo
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = dict(zip(missing, self.embedder.embed_batch(missing, kind="passage"), strict=True))
+        with self._lock:
+            self._vectors.update(fresh)
+            while len(self._vectors) > self.memo:
+                self._vectors.popitem(last=False)
+            return [fresh.get(t) or self._vectors[t] for t in texts]
+
+    def select(self, passages: Sequence[Passage], queries: Sequence[str]) -> list[Quote]:
+        """The best units, most similar first: at most ``sentences`` of them and ``words`` words
+        (the best one always)."""
+        found = [(i, u) for i, p in enumerate(passages) for u in units(_body(p.chunk.text))]
+        if not found:
+            return []
+        asked = [embed_query(self.embedder, q) for q in queries]
+        vectors = self._embed([u for _, u in found])
+        scored = sorted(
+            (
+                Quote(i, u, max(sum(a * b for a, b in zip(q, v, strict=True)) for q in asked))
+                for (i, u), v in zip(found, vectors, strict=True)
+            ),
+            key=lambda q: -q.similarity,
+        )
+        out: list[Quote] = []
+        total = 0
+        for quote in scored[: self.sentences]:
+            n = len(quote.text.split())
+            if out and total + n > self.words:
+                continue
+            out.append(quote)
+            total += n
+        return out
+
+
+def _body(text: str) -> str:
+    """A chunk's text without its first line (the title and heading the chunker puts there)."""
+    return text.split("\n", 1)[1] if "\n" in text else ""

