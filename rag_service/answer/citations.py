@@ -118,14 +118,14 @@ def numbers(text: str) -> set[str]:
 
 _UNIT_AFTER = re.compile(
     r"\s?(?:(?:ganze[nmrs]?|volle[nmrs]?|whole|full|entire)\s+)?"  # "ein ganzes Jahr"
-    r"(?:%|€|EUR\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
+    r"(?:%|€|£|\$|EUR\b|GBP\b|USD\b|CHF\b|Euros?\b|Cent\b|ct\b|[GMKT]B\b|(?:Werk)?[Tt]ag\w*|Woche\w*|Monat\w*|Jahr\w*|Stunde\w*|Minute\w*"
     r"|Stellen|Ziffern|SIM(?:-Karten|\s?cards?)?\b|Karten|(?:working |business )?days?\b|weeks?\b|months?\b"
     r"|years?\b|hours?\b|minutes?\b|digits\b|cards\b|cents?\b|Uhr\b|[ap]\.?m\b\.?)",
     re.IGNORECASE,
 )
 
 
-_EURO_BEFORE = re.compile(r"€\s*$")
+_CURRENCY_BEFORE = re.compile(r"(?:€|£|\$|\bEUR|\bGBP|\bUSD|\bCHF)\s*$")
 
 
 def _unit_after(text: str, number: re.Match[str]) -> re.Match[str] | None:
@@ -171,7 +171,7 @@ def states(text: str, figure: str) -> bool:
 
 # the kind of a figure's unit, so that "3 Monate" and "three months" match and "20 Karten" ≠ "20-stellig"
 _UNIT_KINDS = {
-    "money": r"€|\beur\b|euro|\bcents?\b|\bct\b",
+    "money": r"€|£|\$|\beur\b|\bgbp\b|\busd\b|\bchf\b|euro|\bcents?\b|\bct\b",
     "percent": r"%|prozent|percent",
     "data": r"\b[gmkt]b\b",
     "day": r"tag|day",
@@ -192,8 +192,8 @@ def _unit(text: str) -> str | None:
 
 def _unit_at(text: str, number: re.Match[str]) -> str:
     after = _unit_after(text, number)
-    before = _EURO_BEFORE.search(text[: number.start()])
-    return (after.group(0) if after else "") + ("€" if before else "")
+    before = _CURRENCY_BEFORE.search(text[: number.start()])
+    return (after.group(0) if after else "") + (before.group(0) if before else "")
 
 
 _N = r"(\d+(?:[.,]\d+)*)"

@@ -136,7 +136,7 @@ class Pipeline:
                 language=result.language,
                 generator=self.generator,
                 rewrite=settings.query_rewrite,
-                translate=settings.query_translation,
+                translate=settings.query_translation and self._written_in_other_languages(result.language),
                 plan=plan,
                 timings=t,
             )
@@ -165,6 +165,11 @@ class Pipeline:
         failure = yield from self._checked(result, u.asked, shown, text, usage, moves=settings.answer_mode != "quote")
         if failure is not None:
             yield from self._fail(result, failure, history, texts)
+
+    def _written_in_other_languages(self, language: str) -> bool:
+        """Whether the index holds articles in another language than the customer's (else
+        translating the question for the search cannot find anything more)."""
+        return any(d.language not in (language, "") for d in self.retriever.store.documents())
 
     def _quoted(
         self, result: AnswerResult, asked: str, found: Sequence[Passage], quotes: Sequence[Quote], usage: Usage

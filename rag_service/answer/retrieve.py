@@ -23,6 +23,7 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ0-9\"„(])")
 
 
 _RULE = re.compile(r"^\|?\s*:?-{3,}")
+_BULLET = re.compile(r"^[-*•–]\s+")  # a list item's bullet, not part of what it says
 
 
 def _cells(line: str) -> list[str]:
@@ -86,13 +87,15 @@ class Selector:
             return []
         asked = [embed_query(self.embedder, q) for q in queries]
         vectors = self._embed([u for _, u in found])
-        scored = sorted(
-            (
-                Quote(i, u, max(sum(a * b for a, b in zip(q, v, strict=True)) for q in asked))
-                for (i, u), v in zip(found, vectors, strict=True)
-            ),
-            key=lambda q: -q.similarity,
-        )
+        similarity = [max(sum(a * b for a, b in zip(q, v, strict=True)) for q in asked) for v in vectors]
+        candidates = []
+        for k, (i, u) in enumerate(found):
+            if u.endswith("?"):
+                continue  # a question is no answer; an FAQ entry's question lends its score to the answer after it
+            before = k - 1 if k and found[k - 1][0] == i and found[k - 1][1].endswith("?") else None
+            score = max(similarity[k], similarity[before]) if before is not None else similarity[k]
+            candidates.append(Quote(i, _BULLET.sub("", u), score))
+        scored = sorted(candidates, key=lambda q: -q.similarity)
         out: list[Quote] = []
         total = 0
         for quote in scored[: self.sentences]:

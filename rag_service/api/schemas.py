@@ -156,6 +156,7 @@ class RagInfo(BaseModel):
     grounding: list[GroundingOut] = []
     handoff_id: str | None = None
     timings: Timings | None = None
+    confidence: float | None = None
 
     @classmethod
     def from_result(cls, r: AnswerResult) -> RagInfo:
@@ -167,6 +168,7 @@ class RagInfo(BaseModel):
             grounding=[GroundingOut(**g) for g in r.grounding],
             handoff_id=r.handoff_id,
             timings=Timings.of(r),
+            confidence=r.confidence,
         )
 
 
