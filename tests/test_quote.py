@@ -133,7 +133,7 @@ def test_a_table_row_is_quoted_with_its_column_headings(quote_client: Client) ->
 
 
 def test_an_faq_question_is_not_quoted_but_leads_to_its_answer(quote_client: Client) -> None:
-    client, gen = quote_client(quote_sentences=1)
+    client, _ = quote_client(quote_sentences=1)
     body = client.post("/v1/answer", json={"question": "Kann ich auch auf Rechnung zahlen?"}).json()
     assert body["answer"] == "Ja, der Kauf auf Rechnung ist bis 1.000 € möglich [1]."
     assert body["citations"][0]["doc_id"] == "zahlung.md"
