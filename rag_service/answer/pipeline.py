@@ -176,6 +176,8 @@ class Pipeline:
     ) -> Iterator[str] | None:
         """The quoted answer's text, once the model judged that the quotes answer the question."""
         t, settings = result.timings, self.settings
+        if not quotes:  # passages without a sentence to quote
+            return None
         if self.decider is not None:
             with t.stage("check"):
                 t.called("check")
