@@ -293,7 +293,6 @@ def test_uncited_facts_get_their_passage_or_are_removed(make_client: Any) -> Non
         "NordWind M kostet 19,90 € im Monat [1]. Kann ich sonst noch helfen?",
         "NordWind M kostet 19,90 € im Monat [1]. Der Anschlusspreis beträgt 19,99 €.",
         "NordWind M kostet 19,90 € im Monat [1]. Der Anschlusspreis beträgt 99,99 €.",
-        passage_words=0,  # whole passages: the one stating 19,99 € is shown
     )
     question = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
     assert client.post("/v1/answer", json=question).json()["answer"] == (
