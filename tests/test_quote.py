@@ -181,3 +181,20 @@ def test_units_keep_table_headings_and_split_long_lines() -> None:
     got = units(body)
     assert got[0] == "Pro — Price: €12"
     assert len(got) == 3 and got[2] == "Noch einer."
+
+
+def test_units_part_an_faq_paragraph_into_question_and_answer() -> None:
+    faq = (
+        "Ich habe die Rechnung nicht mehr. Gilt die Gewährleistung trotzdem? Ja. Wenn Sie mit Kundenkonto "
+        "bestellt haben, finden wir die Bestellung über Ihre E-Mail-Adresse und Ihr Lieferdatum. Bei "
+        "Gastbestellungen genügt die Bestellnummer aus der Bestellbestätigung, die wir Ihnen geschickt haben."
+    )
+    got = units(faq + "\nVerlängert sich die Frist nach einer Reparatur? Nein, sie beginnt nicht neu.")
+    assert got == [
+        "Ich habe die Rechnung nicht mehr. Gilt die Gewährleistung trotzdem?",  # the question: never quoted
+        "Ja. Wenn Sie mit Kundenkonto bestellt haben, finden wir die Bestellung über Ihre E-Mail-Adresse und "
+        "Ihr Lieferdatum.",  # "Ja." does not stand alone
+        "Bei Gastbestellungen genügt die Bestellnummer aus der Bestellbestätigung, die wir Ihnen geschickt haben.",
+        "Verlängert sich die Frist nach einer Reparatur?",
+        "Nein, sie beginnt nicht neu.",
+    ]

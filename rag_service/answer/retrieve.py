@@ -50,7 +50,30 @@ def units(body: str) -> list[str]:
             named = [f"{h}: {c}" if h else c for h, c in zip(header[1:], cells[1:], strict=False) if c]
             out.append(f"{cells[0]} — {'; '.join(named)}" if named else cells[0])
             continue
-        out += [s.strip() for s in _SENTENCE.split(line) if s.strip()] if len(line.split()) > 25 else [line]
+        out += _pieces(line)
+    return out
+
+
+def _pieces(line: str, *, long: int = 25, short: int = 3) -> list[str]:
+    """A paragraph's units. An FAQ paragraph ("Ich habe die Rechnung nicht mehr. Gilt die
+    Gewährleistung trotzdem? Ja. Wenn Sie …") becomes its question (its first sentences, up to the
+    "?") and its answer; a short sentence ("Ja.") goes with the one after it, since it says nothing
+    alone; a long answer is cut into its sentences."""
+    sentences = [s.strip() for s in _SENTENCE.split(line) if s.strip()]
+    asked = next((k + 1 for k, s in enumerate(sentences) if s.endswith("?")), 0)
+    asked = asked if asked <= 2 else 0  # a question opens an FAQ paragraph
+    out = [" ".join(sentences[:asked])] if asked else []
+    rest = sentences[asked:]
+    if sum(len(s.split()) for s in rest) <= long:
+        return out + ([" ".join(rest)] if rest else [])
+    held: list[str] = []
+    for s in rest:
+        held.append(s)
+        if len(s.split()) > short or s.endswith("?"):  # a question stays alone: it is not quoted
+            out.append(" ".join(held))
+            held = []
+    if held:
+        out.append(" ".join(held))
     return out
 
 
