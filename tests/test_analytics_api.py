@@ -22,21 +22,21 @@ class _Page(HTMLParser):
 
 def _seed(client: Any) -> dict[str, str]:
     ids = {}
-    ids["price"] = client.post("/v1/answer", json={"question": "Was kostet NordWind M?"}).json()["id"]
-    client.post("/v1/answer", json={"question": "Wie viel kostet der Tarif NordWind M im Monat?"})
+    ids["price"] = client.post("/v1/answer", json={"question": "Was kostet das Abo City?"}).json()["id"]
+    client.post("/v1/answer", json={"question": "Wie viel kostet das Abo City im Monat?"})
     for q in ("Do you offer satellite TV packages?", "Can I get satellite TV from you?", "Do you sell satellite TV?"):
         refused = client.post("/v1/answer", json={"question": q}).json()
         assert refused["reason"] in ("not_in_knowledge_base", "unsupported_answer")  # both are gaps
     client.post("/v1/answer", json={"question": "I want to talk to a human"})
     client.post("/v1/feedback", json={"answer_id": ids["price"], "rating": "up"})
     client.post("/v1/feedback", json={"answer_id": ids["price"], "rating": "down", "comment": "zu knapp"})
-    draft = client.post("/v1/drafts", json={"messages": [{"role": "customer", "text": "Was kostet NordWind M?"}]})
+    draft = client.post("/v1/drafts", json={"messages": [{"role": "customer", "text": "Was kostet das Abo City?"}]})
     client.post(f"/v1/drafts/{draft.json()['id']}/outcome", json={"outcome": "sent"})
     return ids
 
 
 def test_analytics_counts_what_happened(make_client: Any) -> None:
-    reply = "NordWind M kostet 19,90 € pro Monat [1]."
+    reply = "Das Abo City kostet 34,90 € pro Monat [1]."
     client, _ = make_client(reply, reply, "NO_ANSWER", "NO_ANSWER", "NO_ANSWER", reply)
     _seed(client)
     a = client.get("/v1/analytics").json()
@@ -48,14 +48,14 @@ def test_analytics_counts_what_happened(make_client: Any) -> None:
     assert gap["count"] == 3 and "satellite" in gap["label"].lower()  # one gap: the article to write
     assert all("satellite" not in g["label"].lower() for g in a["knowledge_gaps"][1:])
     assert a["topics"][0]["count"] >= 2
-    assert a["most_cited"][0]["doc_id"] == "tarife-mobilfunk.md" and "tarife-mobilfunk.md" not in a["never_cited"]
+    assert a["most_cited"][0]["doc_id"] == "abos-und-preise.md" and "abos-und-preise.md" not in a["never_cited"]
     assert a["feedback"] == {"up": 1, "down": 1, "up_ratio": 0.5, "recent_down_comments": ["zu knapp"]}
     assert a["drafts"]["sent"] == 1 and a["drafts"]["acceptance"] == 1.0
     assert a["latency_ms"]["n"] == 2 and a["latency_ms"]["p50"] > 0
 
 
 def test_dashboard_renders_charts_and_the_gap(make_client: Any) -> None:
-    reply = "NordWind M kostet 19,90 € pro Monat [1]."
+    reply = "Das Abo City kostet 34,90 € pro Monat [1]."
     client, _ = make_client(reply, reply, "NO_ANSWER", "NO_ANSWER", "NO_ANSWER", reply)
     _seed(client)
     r = client.get("/dashboard")

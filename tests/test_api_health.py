@@ -40,6 +40,6 @@ def test_unknown_route_uses_error_envelope(settings: Settings, embedder: Countin
 
 def test_answer_before_models_are_loaded_is_503(settings: Settings) -> None:
     client = TestClient(create_app(settings))  # lifespan not run: nothing loaded yet
-    response = client.post("/v1/answer", json={"question": "Was kostet NordWind M?"})
+    response = client.post("/v1/answer", json={"question": "Was kostet das Abo City?"})
     assert response.status_code == 503
     assert response.json()["error"]["type"] == "unavailable"

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 def test_dashboard_renders_in_chromium(make_client: Any) -> None:
     from playwright.sync_api import sync_playwright
 
-    reply = "NordWind M kostet 19,90 € pro Monat [1]."
+    reply = "Das Abo City kostet 34,90 € pro Monat [1]."
     client, _ = make_client(reply, reply, "NO_ANSWER", "NO_ANSWER", "NO_ANSWER", reply)
     _seed(client)
     page_html = client.get("/dashboard").text

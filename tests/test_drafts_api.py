@@ -5,39 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
-JANA = {"name": "Jana Weber", "language": "de", "plan": "NordWind M", "notes": "Kundin seit 2019"}
+JANA = {"name": "Jana Weber", "language": "de", "plan": "Abo City", "notes": "Kundin seit 2019"}
 
 
 def test_draft_for_a_known_customer_uses_name_plan_and_cites(make_client: Any) -> None:
     client, gen = make_client(
-        "NordWind M kostet 19,90 € pro Monat [1].", "Ihr Tarif NordWind M kostet 19,90 € pro Monat [1]."
+        "Das Abo City kostet 34,90 € pro Monat [1].", "Ihr Abo City kostet 34,90 € pro Monat [1]."
     )
     client.put("/v1/customers/c-42", json=JANA)
-    client.post("/v1/answer", json={"question": "Was kostet NordWind M?", "customer_id": "c-42"})  # earlier chat
+    client.post("/v1/answer", json={"question": "Was kostet das Abo City?", "customer_id": "c-42"})  # earlier chat
     r = client.post(
         "/v1/drafts",
         json={
-            "subject": "Frage zu meinem Tarif",
-            "messages": [{"role": "customer", "text": "Hallo, was kostet mein Tarif eigentlich im Monat?"}],
+            "subject": "Frage zu meinem Abo",
+            "messages": [{"role": "customer", "text": "Hallo, was kostet mein Abo eigentlich im Monat?"}],
             "customer_id": "c-42",
         },
     )
     assert r.status_code == 201, r.text
     d = r.json()
     assert d["draft"].startswith("Guten Tag Jana Weber,\n\n")
-    assert "Ihr Tarif NordWind M kostet 19,90 € pro Monat [1]." in d["draft"]
+    assert "Ihr Abo City kostet 34,90 € pro Monat [1]." in d["draft"]
     assert d["draft"].endswith("Viele Grüße\nIhr Kundenservice")
-    assert d["language"] == "de" and "19,90 €" in d["citations"][0]["text"]
+    assert d["language"] == "de" and "34,90 €" in d["citations"][0]["text"]
     assert d["suggested_action"] == "send_reply" and d["agent_checks"] == []
-    assert d["summary"].startswith("Jana Weber (NordWind M): Frage zu meinem Tarif")
+    assert d["summary"].startswith("Jana Weber (Abo City): Frage zu meinem Abo")
     prompt = gen.user_prompts[-1]
-    assert "The customer's plan: NordWind M" in prompt
-    assert "Earlier from this customer: Was kostet NordWind M?" in prompt  # past conversations reach drafts
+    assert "The customer's plan: Abo City" in prompt
+    assert "Earlier from this customer: Was kostet das Abo City?" in prompt  # past conversations reach drafts
     assert [g["status"] for g in d["grounding"]] == ["verified"]
 
 
 def test_account_questions_get_no_invented_account_data(make_client: Any) -> None:
-    client, _ = make_client("Ihre Rechnung enthält eine Roaminggebühr von 23,40 € [1].")
+    client, _ = make_client("Ihre Rechnung enthält eine Reparaturgebühr von 23,40 € [1].")
     d = client.post(
         "/v1/drafts",
         json={
@@ -54,30 +54,30 @@ def test_account_questions_get_no_invented_account_data(make_client: Any) -> Non
 
 
 def test_inline_english_context_and_the_thread_reach_the_model(make_client: Any) -> None:
-    client, gen = make_client("The Travel Pack World costs €14.99 for 7 days [1].")
+    client, gen = make_client("The Weekend Pass costs €39.00 [1].")
     d = client.post(
         "/v1/drafts",
         json={
-            "subject": "Roaming",
+            "subject": "Weekend trip",
             "messages": [
-                {"role": "customer", "text": "I am going to Canada."},
-                {"role": "agent", "text": "Thanks, which phone do you use?"},
-                {"role": "customer", "text": "What does the Travel Pack World cost?"},
+                {"role": "customer", "text": "I am visiting Berlin next weekend."},
+                {"role": "agent", "text": "Thanks, do you need a bike for the whole weekend?"},
+                {"role": "customer", "text": "Yes. What does the Weekend Pass cost?"},
             ],
-            "customer": {"name": "Sam Miller", "plan": "NordWind L", "earlier_tickets": ["SIM card lost in March"]},
+            "customer": {"name": "Sam Miller", "plan": "Day Pass", "earlier_tickets": ["Bike key lost in March"]},
         },
     ).json()
     assert d["draft"].startswith("Hello Sam Miller,") and d["language"] == "en"
-    assert "€14.99" in d["draft"] and d["citations"]
+    assert "€39.00" in d["draft"] and d["citations"]
     prompt = gen.user_prompts[-1]
-    assert "Earlier from this customer: SIM card lost in March" in prompt
-    assert "Earlier in this ticket (agent): Thanks, which phone do you use?" in prompt
-    assert "Customer's message: What does the Travel Pack World cost?" in prompt
+    assert "Earlier from this customer: Bike key lost in March" in prompt
+    assert "Earlier in this ticket (agent): Thanks, do you need a bike for the whole weekend?" in prompt
+    assert "Customer's message: Yes. What does the Weekend Pass cost?" in prompt
 
 
 def test_draft_outcomes_are_recorded_once(make_client: Any) -> None:
-    client, _ = make_client("NordWind M kostet 19,90 € pro Monat [1].", "NordWind M kostet 19,90 € pro Monat [1].")
-    ticket = {"messages": [{"role": "customer", "text": "Was kostet NordWind M?"}]}
+    client, _ = make_client("Das Abo City kostet 34,90 € pro Monat [1].", "Das Abo City kostet 34,90 € pro Monat [1].")
+    ticket = {"messages": [{"role": "customer", "text": "Was kostet das Abo City?"}]}
     first = client.post("/v1/drafts", json=ticket).json()["id"]
     second = client.post("/v1/drafts", json=ticket).json()["id"]
     missing = client.post(f"/v1/drafts/{first}/outcome", json={"outcome": "edited"})

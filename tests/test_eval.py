@@ -100,7 +100,15 @@ def test_gates_parse_and_check() -> None:
 
 
 QUESTIONS = [
-    Question("q1", "Was kostet eine Ersatz-SIM-Karte?", "answerable", "de", None, ["14,95 €"], ["sim-aktivierung.txt"]),
+    Question(
+        "q1",
+        "Was kostet ein Ersatzschlüssel für das Akkuschloss?",
+        "answerable",
+        "de",
+        None,
+        ["12,50 €"],
+        ["pannenhilfe.txt"],
+    ),
     Question("q2", "Do you sell satellite TV?", "unanswerable", "en"),
     Question("q3", "Ich möchte mit einem Menschen sprechen", "handoff", "de"),
 ]
@@ -122,7 +130,7 @@ class _Flaky:
 
 
 def test_run_scores_and_resumes_after_interruption(make_client: Any, tmp_path: Path) -> None:
-    client, gen = make_client("Eine Ersatzkarte kostet 14,95 € [1].")
+    client, gen = make_client("Ein Ersatzschlüssel kostet 12,50 € [1].")
     target = InProcessTarget(client.app.state.components.pipeline)  # type: ignore[attr-defined]
     cache = tmp_path / "out" / "cache.jsonl"
     with pytest.raises(KeyboardInterrupt):
@@ -137,11 +145,11 @@ def test_run_scores_and_resumes_after_interruption(make_client: Any, tmp_path: P
 
 
 def test_http_mode_against_the_app(make_client: Any, tmp_path: Path) -> None:
-    client, _ = make_client("Eine Ersatzkarte kostet 14,95 € [1].")
+    client, _ = make_client("Ein Ersatzschlüssel kostet 12,50 € [1].")
     target = HttpTarget("http://testserver", client=client)
     rows = run(QUESTIONS, target, tmp_path / "cache.jsonl")
     assert [r["action"] for r in rows] == ["answer", "refuse", "handoff"]
-    assert rows[0]["retrieved_doc_ids"] == ["sim-aktivierung.txt"]
+    assert rows[0]["retrieved_doc_ids"] == ["pannenhilfe.txt"]
 
 
 FOLLOW_UP = Question(
@@ -149,7 +157,7 @@ FOLLOW_UP = Question(
     question="Und für Geschäftskunden?",
     language="de",
     key_facts=["drei Monaten"],
-    doc_ids=["kuendigung-geschaeftskunden.md"],
+    doc_ids=["firmenabo.md"],
     history=[
         {"role": "user", "content": "Wie lang ist die Kündigungsfrist für Privatkunden?"},
         {"role": "assistant", "content": "Privatkunden kündigen mit einer Frist von einem Monat [1]."},
@@ -191,7 +199,7 @@ class _Tags(HTMLParser):
 def test_cli_writes_reports_and_gates_set_the_exit_code(
     make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client, _ = make_client("Eine Ersatzkarte kostet 14,95 € [1].", "Eine Ersatzkarte kostet 14,95 € [1].")
+    client, _ = make_client("Ein Ersatzschlüssel kostet 12,50 € [1].", "Ein Ersatzschlüssel kostet 12,50 € [1].")
     import eval.runner as runner_module
 
     real_target = runner_module.HttpTarget

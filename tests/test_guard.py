@@ -11,21 +11,21 @@ import pytest
 from rag_service.answer.check import attribute, check_sentence, echoes, exact_problems
 from rag_service.answer.citations import split_sentences
 
-Q = {"question": "Wie viel kostet der Tarif NordWind M im Monat?"}
+Q = {"question": "Wie viel kostet das Abo City im Monat?"}
 
 
 def test_invented_number_is_removed_and_the_rest_stands(make_client: Any) -> None:
-    client, _ = make_client("NordWind M kostet 19,90 € pro Monat [1]. Die Aktivierung kostet 99 € [1].")
+    client, _ = make_client("Das Abo City kostet 34,90 € pro Monat [1]. Die Aktivierung kostet 99 € [1].")
     body = client.post("/v1/answer", json=Q).json()
     assert body["action"] == "answer"
-    assert body["answer"] == "NordWind M kostet 19,90 € pro Monat [1]."
+    assert body["answer"] == "Das Abo City kostet 34,90 € pro Monat [1]."
     removed = [g for g in body["grounding"] if g["status"] == "removed"]
     assert [g["text"] for g in removed] == ["Die Aktivierung kostet 99 €."]
     assert removed[0]["problems"] == ["number 99 not in the cited passage"]
 
 
 def test_unsupported_direct_answer_becomes_refuse_or_handoff(make_client: Any) -> None:
-    reply = "NordWind M kostet 99 € pro Monat [1]. Er enthält 33 GB [1]."
+    reply = "Das Abo City kostet 99 € pro Monat [1]. Es enthält 33 Akkuladungen [1]."
     client, _ = make_client(reply)
     body = client.post("/v1/answer", json=Q).json()
     assert (body["action"], body["reason"]) == ("refuse", "unsupported_answer")
@@ -36,7 +36,7 @@ def test_unsupported_direct_answer_becomes_refuse_or_handoff(make_client: Any) -
 
 
 def test_supported_answer_passes_unchanged_with_one_model_call(make_client: Any) -> None:
-    reply = "NordWind M kostet 19,90 € pro Monat [1]."
+    reply = "Das Abo City kostet 34,90 € pro Monat [1]."
     client, gen = make_client(reply)
     body = client.post("/v1/answer", json=Q).json()
     assert body["answer"] == reply and body["action"] == "answer"
@@ -45,33 +45,33 @@ def test_supported_answer_passes_unchanged_with_one_model_call(make_client: Any)
 
 
 def test_the_judged_pass_reads_the_whole_answer_once(make_client: Any) -> None:
-    reply = "NordWind M kostet 19,90 € pro Monat [2]. Die Mindestlaufzeit beträgt 24 Monate [1]."
+    reply = "Das Abo City kostet 34,90 € pro Monat [2]. Die Mindestlaufzeit beträgt 3 Monate [1]."
     client, gen = make_client(reply, reply, guard_judge=True)
     body = client.post("/v1/answer", json=Q).json()
     assert body["action"] == "answer" and len(gen.checks) == 1
-    assert "Claim: NordWind M kostet 19,90 € pro Monat. Die Mindestlaufzeit beträgt 24 Monate." in gen.checks[0]
+    assert "Claim: Das Abo City kostet 34,90 € pro Monat. Die Mindestlaufzeit beträgt 3 Monate." in gen.checks[0]
     assert body["timings"]["check_calls"] == 1 and body["timings"]["model_calls"] == 2
     gen.support = lambda prompt: 0.05  # the judge says the passages do not support it: nothing is sent
     body = client.post("/v1/answer", json=Q).json()
-    assert (body["action"], body["reason"]) == ("refuse", "unsupported_answer") and "19,90" not in body["answer"]
+    assert (body["action"], body["reason"]) == ("refuse", "unsupported_answer") and "34,90" not in body["answer"]
 
 
 def test_guard_off_lets_the_model_text_through(make_client: Any) -> None:
-    reply = "NordWind M kostet 99 € pro Monat [1]."
+    reply = "Das Abo City kostet 99 € pro Monat [1]."
     client, gen = make_client(reply, guard=False)
     body = client.post("/v1/answer", json=Q).json()
     assert body["answer"] == reply and body["grounding"] == [] and gen.checks == []
 
 
 def test_streaming_sends_only_verified_sentences(make_client: Any) -> None:
-    reply = "NordWind M kostet 19,90 € pro Monat [1]. Die Aktivierung kostet 99 € [1]. Gern geschehen!"
+    reply = "Das Abo City kostet 34,90 € pro Monat [1]. Die Aktivierung kostet 99 € [1]. Gern geschehen!"
     client, _ = make_client(reply, reply)
     messages = [{"role": "user", "content": Q["question"]}]
     with client.stream("POST", "/v1/chat/completions", json={"messages": messages, "stream": True}) as r:
         events = [json.loads(line[5:]) for line in r.iter_lines() if line.startswith("data:") and "[DONE]" not in line]
     pieces = [e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")]
     streamed = "".join(pieces)
-    assert "99" not in streamed and streamed.endswith("NordWind M kostet 19,90 € pro Monat [1]. Gern geschehen!")
+    assert "99" not in streamed and streamed.endswith("Das Abo City kostet 34,90 € pro Monat [1]. Gern geschehen!")
     last = events[-1]["rag"]
     assert [g["status"] for g in last["grounding"]] == ["verified", "removed", "no_claim"]
     whole = client.post("/v1/chat/completions", json={"messages": messages}).json()
@@ -112,7 +112,7 @@ def test_a_number_ends_a_sentence_when_the_next_word_opens_one() -> None:
 
 
 def test_a_question_back_is_still_sent(make_client: Any) -> None:
-    reply = "Do you mean the private or the business contract? NordWind M kostet 19,90 € pro Monat [1]."
+    reply = "Do you mean the private or the business plan? Das Abo City kostet 34,90 € pro Monat [1]."
     client, _ = make_client(reply)
     body = client.post("/v1/answer", json=Q).json()
     assert body["answer"] == reply

