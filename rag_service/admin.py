@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from .access import KeyStore
 from .config import load_settings
+from .desk.privacy import Privacy
 from .errors import RagError
 from .model.model_files import DEFAULT_GENERATOR, MODELS, assemble, remove_stale, verify_tiny_model
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Administer a rag_service installation (models; keys and customers come with the trust features)."""
+    """Administer a rag_service installation: API keys and models."""
 
 
 @main.command()
@@ -50,6 +53,123 @@ def doctor() -> None:
     click.echo(
         f"ok: {spec.label} loaded in {started.load_s:.1f} s and generated {started.reply!r} in {started.check_s:.1f} s"
     )
+
+
+@main.group()
+def keys() -> None:
+    """API keys: one role each (customer, agent, qa, admin); a customer key acts for one customer id."""
+
+
+def _key_store() -> KeyStore:
+    from .db import make_engine, upgrade
+
+    engine = make_engine(load_settings().db_url)
+    upgrade(engine)
+    return KeyStore(engine)
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(["customer", "agent", "qa", "admin"]))
+@click.option("--name", required=True, help="Who or what uses the key (shown in `keys list`).")
+@click.option("--customer", "customer_id", help="The customer id a customer key is bound to (required for it).")
+@click.option("--rotate", is_flag=True, help="Revoke the active keys of the same name first.")
+def keys_create(role: str, name: str, customer_id: str | None, rotate: bool) -> None:
+    """Create a key and print its secret on stdout: it is shown this once, only its hash is stored."""
+    try:
+        store = _key_store()
+        if rotate:
+            for old in store.all():
+                if old.name == " ".join(name.split()) and old.revoked_at is None:
+                    store.revoke(old.id)
+                    click.echo(f"revoked {old.id} ({old.prefix}…)", err=True)
+        key, secret = store.create(role=role, name=name, customer_id=customer_id)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    bound = f", customer {customer_id}" if customer_id else ""
+    click.echo(f"created {key.id}: role {key.role}, name {key.name!r}{bound}", err=True)
+    click.echo(secret)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: id, role, name, customer, prefix, created, last used, revoked."""
+    try:
+        rows = _key_store().all()
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for k in rows:
+        used = k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never"
+        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+        click.echo(
+            f"{k.id}\t{k.role}\t{k.name}\t{k.customer_id or '-'}\t{k.prefix}…\t{k.created_at:%Y-%m-%d}\t{used}\t{state}"
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id: str) -> None:
+    """Revoke KEY_ID at once: the next request with it gets 401."""
+    try:
+        key = _key_store().revoke(key_id)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"revoked {key.id} ({key.role}, {key.name})")
+
+
+@main.group()
+def customers() -> None:
+    """A customer's data under the GDPR: export, erase, retention purge."""
+
+
+def _privacy() -> Privacy:
+    from .access import KeyStore
+    from .db import make_engine, upgrade
+    from .desk.conversations import ConversationStore
+    from .desk.support import SupportStore
+
+    settings = load_settings()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return Privacy(engine, ConversationStore(engine), SupportStore(engine), KeyStore(engine))
+
+
+@customers.command("export")
+@click.argument("customer_id")
+def customers_export(customer_id: str) -> None:
+    """Print everything held about CUSTOMER_ID as JSON."""
+    try:
+        held = _privacy().export(customer_id)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(held, ensure_ascii=False, indent=2, default=str))
+
+
+@customers.command("erase")
+@click.argument("customer_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def customers_erase(customer_id: str, yes: bool) -> None:
+    """Erase everything held about CUSTOMER_ID, beyond recovery from the database files."""
+    if not yes:
+        click.confirm(f"Erase every record of customer {customer_id}? This cannot be undone", abort=True)
+    try:
+        counts = _privacy().erase(customer_id)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("erased: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@customers.command("purge")
+@click.option("--days", type=click.IntRange(1, 3650), help="Default: RAG_RETENTION_DAYS.")
+def customers_purge(days: int | None) -> None:
+    """Delete conversations idle for longer than the retention period (the service does this daily)."""
+    days = days or load_settings().retention_days
+    if not days:
+        raise click.ClickException("give --days or set RAG_RETENTION_DAYS")
+    try:
+        counts = _privacy().purge(days)
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("purged: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
 @main.group()

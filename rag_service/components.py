@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from .access import KeyStore
 from .answer.pipeline import Pipeline
 from .answer.route import IntentModel, Router
 from .config import Settings
 from .db import make_engine, upgrade
 from .desk.conversations import ConversationStore
 from .desk.drafts import Drafter
+from .desk.privacy import Privacy
 from .desk.support import SupportStore
 from .desk.webhooks import WebhookNotifier
 from .index.embeddings import Embedder, build_embedder
@@ -82,6 +84,8 @@ class Components:
     pipeline: Pipeline
     engine: Engine
     drafter: Drafter
+    keys: KeyStore
+    privacy: Privacy
     notifier: WebhookNotifier | None = None
 
     @classmethod
@@ -111,7 +115,22 @@ class Components:
             router=router,
         )
         drafter = Drafter(pipeline, support, conversations, router)
-        return cls(settings, embedder, store, generator, conversations, support, pipeline, engine, drafter, notifier)
+        keys = KeyStore(engine)
+        privacy = Privacy(engine, conversations, support, keys)
+        return cls(
+            settings,
+            embedder,
+            store,
+            generator,
+            conversations,
+            support,
+            pipeline,
+            engine,
+            drafter,
+            keys,
+            privacy,
+            notifier,
+        )
 
     @classmethod
     def load(cls, settings: Settings) -> Components:

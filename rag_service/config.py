@@ -176,6 +176,18 @@ class Settings(BaseSettings):
     )
     history_turns: int = Field(3, ge=0, le=20, description="Earlier question/answer pairs a follow-up question sees.")
     max_question_chars: int = Field(2000, ge=10, le=20000, description="Longer questions are rejected with HTTP 422.")
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description="Conversations idle for longer are deleted with their handoffs and feedback (at start-up and "
+        "daily); unset keeps them.",
+    )
+    auth: Literal["keys", "off"] = Field(
+        "keys",
+        description="keys: every request needs an API key (rag-admin keys create); off: no keys, every caller is the "
+        "operator - allowed only when rag-serve listens on loopback.",
+    )
     host: str = Field("127.0.0.1", description="Address rag-serve listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port rag-serve listens on.")
 

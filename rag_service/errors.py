@@ -3,6 +3,8 @@
     RagError
     ├── InvalidInput        a caller's mistake: empty question, unsupported or broken file (422)
     │   └── DocumentError   one file could not be turned into chunks; carries a readable reason
+    ├── Unauthorized        no API key, or an unknown or revoked one (401)
+    ├── Forbidden           the key's role or customer does not allow this (403)
     ├── NotFound            doc_id, customer or answer id unknown (404)
     ├── Conflict            the state changed meanwhile: a handoff another agent claimed (409)
     ├── BackendUnavailable  model not loaded, Chroma unreachable (503)
@@ -31,6 +33,14 @@ class DocumentError(InvalidInput):
         super().__init__(f"{name}: {reason}")
         self.name = name
         self.reason = reason
+
+
+class Unauthorized(RagError):
+    """The request carries no valid API key."""
+
+
+class Forbidden(RagError):
+    """The key is valid but its role, or the customer it is bound to, does not allow this."""
 
 
 class NotFound(RagError):

@@ -20,7 +20,7 @@ from rag_service.desk.webhooks import WebhookNotifier, handoff_event
 
 def test_customer_is_handed_off_and_an_agent_claims_it(make_client: Any) -> None:
     client, _ = make_client()
-    first = client.post("/v1/answer", json={"question": "Wie kündige ich meinen Vertrag?", "customer_id": "c-17"})
+    first = client.post("/v1/answer", json={"question": "Wie kündige ich mein Abo?", "customer_id": "c-17"})
     cid = first.json()["conversation_id"]
     r = client.post(
         "/v1/answer",
@@ -34,7 +34,7 @@ def test_customer_is_handed_off_and_an_agent_claims_it(make_client: Any) -> None
     handoff = queue[0]
     assert handoff["conversation_id"] == cid and handoff["customer_id"] == "c-17"  # known from turn 1
     assert "asked for a person" in handoff["summary"] and "das dritte Mal" in handoff["summary"]
-    assert "Wie kündige ich meinen Vertrag?" in handoff["summary"]  # what they asked before
+    assert "Wie kündige ich mein Abo?" in handoff["summary"]  # what they asked before
     assert [m["role"] for m in handoff["transcript"]] == ["user", "assistant", "user", "assistant"]
     # asking again in the same conversation does not open a second handoff
     again = client.post("/v1/answer", json={"question": "Mensch bitte", "conversation_id": cid}).json()
@@ -53,11 +53,11 @@ def test_customer_is_handed_off_and_an_agent_claims_it(make_client: Any) -> None
 
 def test_two_refusals_in_a_row_hand_off(make_client: Any) -> None:
     client, _ = make_client("NO_ANSWER", "NO_ANSWER")
-    first = client.post("/v1/answer", json={"question": "Was kostet NordWind M im Ausland?"}).json()
+    first = client.post("/v1/answer", json={"question": "Was kostet das Abo City im Ausland?"}).json()
     assert first["action"] == "refuse"
     second = client.post(
         "/v1/answer",
-        json={"question": "Und was kostet NordWind M in der Schweiz?", "conversation_id": first["conversation_id"]},
+        json={"question": "Und was kostet das Abo City in der Schweiz?", "conversation_id": first["conversation_id"]},
     ).json()
     assert (second["action"], second["reason"]) == ("handoff", "repeated_failure")
     handoff = client.get(f"/v1/handoffs/{second['handoff_id']}").json()
@@ -153,20 +153,20 @@ def test_webhook_gives_up_on_a_rejection_and_after_its_retries() -> None:
 
 def test_customer_profiles(make_client: Any) -> None:
     client, _ = make_client()
-    profile = {"name": "Jana Weber", "language": "de", "plan": "NordWind M", "notes": "Kundin seit 2019"}
+    profile = {"name": "Jana Weber", "language": "de", "plan": "Abo City", "notes": "Kundin seit 2019"}
     created = client.put("/v1/customers/c-17", json=profile)
     assert created.status_code == 201 and created.json()["name"] == "Jana Weber"
-    updated = client.put("/v1/customers/c-17", json={**profile, "plan": "NordWind L"})
+    updated = client.put("/v1/customers/c-17", json={**profile, "plan": "Abo Cargo"})
     assert updated.status_code == 200 and updated.json()["created_at"] == created.json()["created_at"]
-    assert client.get("/v1/customers/c-17").json()["plan"] == "NordWind L"
+    assert client.get("/v1/customers/c-17").json()["plan"] == "Abo Cargo"
     assert client.get("/v1/customers/c-99").status_code == 404
     bad = client.put("/v1/customers/c-17", json={"language": "fr"})
-    assert bad.status_code == 422 and client.get("/v1/customers/c-17").json()["plan"] == "NordWind L"  # nothing lost
+    assert bad.status_code == 422 and client.get("/v1/customers/c-17").json()["plan"] == "Abo Cargo"  # nothing lost
 
 
 def test_feedback_on_answers(make_client: Any) -> None:
-    client, _ = make_client("NordWind M kostet 19,90 € pro Monat [1].")
-    answer = client.post("/v1/answer", json={"question": "Was kostet NordWind M?"}).json()
+    client, _ = make_client("Das Abo City kostet 34,90 € pro Monat [1].")
+    answer = client.post("/v1/answer", json={"question": "Was kostet das Abo City?"}).json()
     r = client.post("/v1/feedback", json={"answer_id": answer["id"], "rating": "up", "comment": "danke"})
     assert r.status_code == 201 and r.json()["rating"] == "up"
     assert (
@@ -197,8 +197,8 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path) ->
     old.dispose()
     engine = make_engine(url)
     upgrade(engine)
-    assert current_revision(engine) == "0003"
-    assert {"customers", "handoffs", "feedback", "drafts"} <= set(inspect(engine).get_table_names())
+    assert current_revision(engine) == "0004"
+    assert {"customers", "handoffs", "feedback", "drafts", "api_keys"} <= set(inspect(engine).get_table_names())
     with engine.connect() as c:
         assert c.execute(text("SELECT id FROM conversations")).scalar() == "conv_old"  # data kept
     upgrade(engine)  # idempotent
@@ -209,18 +209,18 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path) ->
 def test_a_fresh_database_gets_every_table(tmp_path: Path, url: str) -> None:
     engine = make_engine(url.format(tmp=tmp_path))
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     engine.dispose()
 
 
 def test_a_known_customer_gets_answers_for_their_plan_and_language(make_client: Any) -> None:
-    reply = "Ihr Tarif NordWind M kostet 19,90 € pro Monat [1]."
+    reply = "Ihr Abo City kostet 34,90 € pro Monat [1]."
     client, gen = make_client(reply, reply)
-    client.put("/v1/customers/c-42", json={"name": "Jana Weber", "language": "de", "plan": "NordWind M"})
+    client.put("/v1/customers/c-42", json={"name": "Jana Weber", "language": "de", "plan": "Abo City"})
     body = client.post("/v1/answer", json={"question": "ok?", "customer_id": "c-42"}).json()
     assert body["language"] == "de"  # "ok?" says nothing; the profile does
-    body = client.post("/v1/answer", json={"question": "Was kostet mein Tarif?", "customer_id": "c-42"}).json()
-    assert "The customer's plan: NordWind M" in gen.user_prompts[-1]
+    body = client.post("/v1/answer", json={"question": "Was kostet mein Abo?", "customer_id": "c-42"}).json()
+    assert "The customer's plan: Abo City" in gen.user_prompts[-1]
     passages = gen.user_prompts[-1].split("Question:")[0]
-    assert "19,90" in passages  # the plan's price passage was retrieved for "my tariff"
+    assert "34,90" in passages  # the plan's price passage was retrieved for "my subscription"
     assert body["action"] == "answer"

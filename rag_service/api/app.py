@@ -3,6 +3,8 @@ lifespan (never at import) unless the caller passes ready components (tests pass
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,16 +15,39 @@ from .. import __version__
 from ..components import Components
 from ..config import Settings
 from .errors import install_error_handlers
-from .routes import analytics, answer, chat, documents, drafts, health, support
+from .routes import analytics, answer, chat, documents, drafts, health, keys, support
+
+log = logging.getLogger("rag_service.api")
+
+
+async def _retention(components: Components, days: int, every_s: float = 86_400) -> None:
+    """Purge conversations older than the retention period now, then once a day."""
+    while True:
+        try:
+            await run_in_threadpool(components.privacy.purge, days)
+        except Exception:  # a failed purge must not take the service down; the next day retries
+            log.exception("retention purge failed")
+        await asyncio.sleep(every_s)
 
 
 def create_app(settings: Settings, components: Components | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.components = components or await run_in_threadpool(Components.load, settings)
+        if settings.auth == "off":
+            log.warning("RAG_AUTH=off: NO API KEYS - every caller acts as the operator. Loopback use only.")
+        elif not await run_in_threadpool(app.state.components.keys.any_active):
+            log.warning("no active API key: every request gets 401; create one with rag-admin keys create --role admin")
+        retention = (
+            asyncio.create_task(_retention(app.state.components, settings.retention_days))
+            if settings.retention_days
+            else None
+        )
         try:
             yield
         finally:
+            if retention is not None:
+                retention.cancel()
             app.state.components.close()
             app.state.components = None
 
@@ -42,4 +67,5 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(support.router)
     app.include_router(drafts.router)
     app.include_router(analytics.router)
+    app.include_router(keys.router)
     return app

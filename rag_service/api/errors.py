@@ -11,7 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import BackendUnavailable, ConfigError, Conflict, InvalidInput, NotFound, RagError, StoreError
+from ..errors import (
+    BackendUnavailable,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RagError,
+    StoreError,
+    Unauthorized,
+)
 from ..model.llm import Overloaded
 from ..model.llm_worker import ModelFailure
 
@@ -19,6 +29,8 @@ log = logging.getLogger("rag_service.api")
 
 # (status, type, whether the exception's own message is safe to show)
 _STATUS: list[tuple[type[RagError], int, str, bool]] = [
+    (Unauthorized, 401, "unauthorized", True),
+    (Forbidden, 403, "forbidden", True),
     (NotFound, 404, "not_found", True),
     (Conflict, 409, "conflict", True),
     (InvalidInput, 422, "invalid_request", True),

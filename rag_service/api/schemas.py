@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..access import ApiKey
 from ..answer.types import AnswerResult, Citation
 from ..desk.drafts import Draft
 from ..desk.support import Customer, Handoff
@@ -375,3 +376,48 @@ class DraftOutcomeOut(BaseModel):
     id: str
     outcome: Literal["sent", "edited", "discarded"]
     final_text: str | None
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["customer", "agent", "qa", "admin"]
+    name: str = Field(..., min_length=1, max_length=200, description="Who or what uses the key.")
+    customer_id: str | None = Field(
+        None, min_length=1, max_length=128, description="Required for a customer key (the one customer it acts for)."
+    )
+
+
+class KeyOut(BaseModel):
+    id: str
+    role: Literal["customer", "agent", "qa", "admin"]
+    name: str
+    customer_id: str | None
+    prefix: str = Field(..., description="The secret's first characters, to recognise it.")
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+    @classmethod
+    def from_core(cls, k: ApiKey) -> KeyOut:
+        return cls(
+            id=k.id,
+            role=k.role,
+            name=k.name,
+            customer_id=k.customer_id,
+            prefix=k.prefix,
+            created_at=k.created_at.isoformat(timespec="seconds"),
+            last_used_at=k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else None,
+            revoked_at=k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else None,
+        )
+
+
+class KeyCreated(KeyOut):
+    secret: str = Field(..., description="The key itself, shown this once: send it as Authorization: Bearer <secret>.")
+
+
+class ErasedOut(BaseModel):
+    customer_id: str
+    deleted: dict[str, int] = Field(
+        ..., description="Records deleted per kind: profile, conversations, messages, handoffs, drafts, feedback, keys."
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 import click
@@ -12,6 +13,15 @@ from ..components import llama_spec
 from ..config import load_settings
 from ..errors import RagError
 from ..model.llm_worker import self_check
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def app_factory() -> FastAPI:
@@ -30,6 +40,11 @@ def main(host: str, port: int, workers: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()  # fail fast, with a readable message, before uvicorn starts
+        if settings.auth == "off" and not is_loopback(host):
+            raise click.ClickException(
+                f"RAG_AUTH=off serves everyone as the operator: allowed only on loopback, not on {host}. "
+                "Create keys with `rag-admin keys create` and drop RAG_AUTH=off."
+            )
         if not settings.llm_url:
             # a llama.cpp build that does not fit this CPU dies by a signal at the first prompt: find out
             # now, in a child process, and say so in one line instead of serving requests that would crash

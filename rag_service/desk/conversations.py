@@ -8,9 +8,10 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,6 +48,21 @@ class ConversationStore:
         with self.session() as s:
             row = s.get(ConversationRow, conversation_id)
             return None if row is None else row.customer_id
+
+    def exists(self, conversation_id: str) -> bool:
+        with self.session() as s:
+            return s.get(ConversationRow, conversation_id) is not None
+
+    def customer_of_answer(self, answer_id: str) -> tuple[bool, str | None]:
+        """Whether ``answer_id`` names an answer, and the customer of its conversation."""
+        with self.session() as s:
+            row = s.execute(
+                select(ConversationRow.customer_id)
+                .join(MessageRow, MessageRow.conversation_id == ConversationRow.id)
+                .where(MessageRow.answer_id == answer_id)
+                .limit(1)
+            ).first()
+        return (False, None) if row is None else (True, row[0])
 
     def history(self, conversation_id: str, *, turns: int) -> list[Turn]:
         """The last ``turns`` question/answer pairs, oldest first."""
@@ -101,6 +117,50 @@ class ConversationStore:
                 .limit(limit)
             ).all()
         return list(rows)
+
+    def of_customer(self, customer_id: str) -> list[str]:
+        """The ids of the customer's conversations, oldest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(ConversationRow.id)
+                    .where(ConversationRow.customer_id == customer_id)
+                    .order_by(ConversationRow.created_at, ConversationRow.id)
+                )
+            )
+
+    def answer_ids(self, conversation_ids: Sequence[str]) -> list[str]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(MessageRow.answer_id).where(
+                        MessageRow.conversation_id.in_(conversation_ids), MessageRow.answer_id.is_not(None)
+                    )
+                )
+            )
+
+    def delete(self, conversation_ids: Sequence[str]) -> int:
+        """Delete conversations with every message; how many messages went."""
+        with self.session() as s, s.begin():
+            gone = s.execute(delete(MessageRow).where(MessageRow.conversation_id.in_(conversation_ids)))
+            s.execute(delete(ConversationRow).where(ConversationRow.id.in_(conversation_ids)))
+            return int(gone.rowcount)  # type: ignore[attr-defined]
+
+    def idle_since(self, cutoff: datetime) -> list[str]:
+        """Conversations whose newest message (or, without messages, whose start) is older than ``cutoff``."""
+        last = (
+            select(MessageRow.conversation_id, func.max(MessageRow.created_at).label("last"))
+            .group_by(MessageRow.conversation_id)
+            .subquery()
+        )
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(ConversationRow.id)
+                    .outerjoin(last, last.c.conversation_id == ConversationRow.id)
+                    .where(func.coalesce(last.c.last, ConversationRow.created_at) < cutoff)
+                )
+            )
 
     def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every message of the conversation, oldest first (for a handoff or a customer's export)."""

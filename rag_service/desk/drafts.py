@@ -97,7 +97,7 @@ class Drafter:
         labels = self.intents.labels(message)
         query = f"{ticket.subject} {message}".strip()
         queries = [query] + ([f"{query} ({customer.plan})"] if customer.plan else [])
-        passages = self.pipeline.retriever.retrieve(queries)
+        passages = self.pipeline.retriever.retrieve(queries, audience=None)  # agents may read internal articles
         composed = None
         if passages:
             composed = self.pipeline.compose(

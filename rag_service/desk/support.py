@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -266,6 +266,80 @@ class SupportStore:
             s.add(row)
             s.flush()
             return int(row.id)
+
+    # ------------------------------------------------------------------ one customer's records (GDPR)
+    def records_of(
+        self, customer_id: str, conversation_ids: Sequence[str], answer_ids: Sequence[str]
+    ) -> dict[str, Any]:
+        """Everything held about a customer here: profile, handoffs, drafts, feedback on their answers."""
+        with self._session() as s:
+            profile = s.get(CustomerRow, customer_id)
+            handoffs = s.scalars(_handoffs_of(customer_id, conversation_ids).order_by(HandoffRow.created_at)).all()
+            drafts = s.scalars(
+                select(DraftRow).where(DraftRow.customer_id == customer_id).order_by(DraftRow.created_at)
+            ).all()
+            feedback = s.scalars(
+                select(FeedbackRow).where(FeedbackRow.answer_id.in_(answer_ids)).order_by(FeedbackRow.id)
+            ).all()
+            return {
+                "profile": _customer(profile).__dict__ if profile else None,
+                "handoffs": [_handoff(h).__dict__ for h in handoffs],
+                "drafts": [_draft_record(d) for d in drafts],
+                "feedback": [
+                    {
+                        "answer_id": f.answer_id,
+                        "rating": f.rating,
+                        "comment": f.comment,
+                        "source": f.source,
+                        "created_at": f.created_at,
+                    }
+                    for f in feedback
+                ],
+            }
+
+    def erase(self, customer_id: str, conversation_ids: Sequence[str], answer_ids: Sequence[str]) -> dict[str, int]:
+        """Delete the customer's profile, handoffs, drafts and the feedback on their answers."""
+        with self._session() as s, s.begin():
+            handoffs = s.scalars(_handoffs_of(customer_id, conversation_ids).with_only_columns(HandoffRow.id)).all()
+            counts = {
+                "handoffs": _deleted(s, delete(HandoffRow).where(HandoffRow.id.in_(handoffs))),
+                "drafts": _deleted(s, delete(DraftRow).where(DraftRow.customer_id == customer_id)),
+                "feedback": _deleted(s, delete(FeedbackRow).where(FeedbackRow.answer_id.in_(answer_ids))),
+                "profile": _deleted(s, delete(CustomerRow).where(CustomerRow.id == customer_id)),
+            }
+        return counts
+
+    def erase_conversations(self, conversation_ids: Sequence[str], answer_ids: Sequence[str]) -> dict[str, int]:
+        """Delete the handoffs of these conversations and the feedback on their answers (retention)."""
+        with self._session() as s, s.begin():
+            return {
+                "handoffs": _deleted(s, delete(HandoffRow).where(HandoffRow.conversation_id.in_(conversation_ids))),
+                "feedback": _deleted(s, delete(FeedbackRow).where(FeedbackRow.answer_id.in_(answer_ids))),
+            }
+
+
+def _handoffs_of(customer_id: str, conversation_ids: Sequence[str]) -> Any:
+    return select(HandoffRow).where(
+        (HandoffRow.customer_id == customer_id) | HandoffRow.conversation_id.in_(conversation_ids)
+    )
+
+
+def _deleted(s: Session, statement: Any) -> int:
+    return int(s.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def _draft_record(d: DraftRow) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "ticket": json.loads(d.ticket_json),
+        "language": d.language,
+        "draft": d.draft,
+        "summary": d.summary,
+        "suggested_action": d.suggested_action,
+        "outcome": d.outcome,
+        "final_text": d.final_text,
+        "created_at": d.created_at,
+    }
 
 
 class HandoffNotifier(Protocol):

@@ -357,6 +357,7 @@ class Store:
         chunks = self.get_chunks(ids)
         ids = [c.chunk_id for c in chunks]
         corpus = [tokenize(c.text) or ["\u2205"] for c in chunks]
+        self._index_dir.mkdir(parents=True, exist_ok=True)  # a new installation asked before its first ingest
         tmp = Path(tempfile.mkdtemp(dir=self._index_dir, prefix="bm25.tmp"))
         try:
             retriever: Any = None

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...components import Components
 from ...desk.analytics import analytics
 from ...errors import InvalidInput
+from ..auth import AUTH_RESPONSES, allow
 from ..dashboard import render
 from ..deps import ComponentsDep
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(tags=["analytics"], dependencies=[Depends(allow("qa", "admin"))], responses=AUTH_RESPONSES)
 FromQ = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD); default 29 days before `to`.")]
 ToQ = Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive; default today (UTC).")]
 

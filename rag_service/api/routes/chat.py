@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -22,11 +23,12 @@ from ...answer.types import Done, Event, Query, TextDelta
 from ...desk.conversations import Turn
 from ...errors import InvalidInput
 from ...model.llm_worker import ModelFailure
+from ..auth import AUTH_RESPONSES, Anyone, own_conversation
 from ..deps import PipelineDep
 from ..errors import request_id
 from ..schemas import ChatCompletionIn, RagInfo, chat_chunk, chat_completion
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(prefix="/v1", tags=["chat"], responses=AUTH_RESPONSES)
 log = logging.getLogger("rag_service.api")
 
 
@@ -54,9 +56,12 @@ async def chat_completions(
     body: ChatCompletionIn,
     request: Request,
     pipeline: PipelineDep,
+    caller: Anyone,
     x_conversation_id: Annotated[str | None, Header(max_length=64)] = None,
 ) -> JSONResponse | StreamingResponse:
     query = _query(body, x_conversation_id)
+    await run_in_threadpool(own_conversation, request, caller, query.conversation_id)
+    query = replace(query, customer_id=caller.acting_for(query.customer_id))
     model = body.model or "rag-service"
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     events = await run_in_threadpool(pipeline.events, query)

@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import DocumentError, InvalidInput
+from ..auth import AUTH_RESPONSES, Admin, Staff
 from ..deps import ComponentsDep, SettingsDep
 from ..schemas import DocumentOut, DocumentUploadOut
 
-router = APIRouter(prefix="/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=AUTH_RESPONSES)
 
 _DOC_ID = re.compile(r"^[\w][\w .\-/]{0,250}$")
 
@@ -30,7 +31,8 @@ def _write_lock(request: Request) -> threading.Lock:
 
 
 @router.get("", response_model=list[DocumentOut])
-async def list_documents(components: ComponentsDep) -> list[DocumentOut]:
+async def list_documents(components: ComponentsDep, _: Staff) -> list[DocumentOut]:
+    """Agents, QA and admins."""
     return [DocumentOut.from_record(r) for r in components.store.documents()]
 
 
@@ -39,6 +41,7 @@ async def upload_document(
     request: Request,
     components: ComponentsDep,
     settings: SettingsDep,
+    _: Admin,
     file: Annotated[UploadFile, File(description="A help-center article: pdf, docx, pptx, html, md, txt, eml.")],
     doc_id: Annotated[str | None, Form(description="Stable id; default: the file name.")] = None,
     audience: Annotated[Literal["public", "internal"], Form()] = "public",
@@ -79,7 +82,7 @@ async def upload_document(
 
 
 @router.delete("/{doc_id:path}", status_code=204)
-async def delete_document(doc_id: str, request: Request, components: ComponentsDep) -> Response:
+async def delete_document(doc_id: str, request: Request, components: ComponentsDep, _: Admin) -> Response:
     def delete() -> None:
         with _write_lock(request):
             components.store.delete_document(doc_id)

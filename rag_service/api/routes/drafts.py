@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 from starlette.concurrency import run_in_threadpool
 
 from ...desk.drafts import CustomerContext, Ticket, TicketMessage
+from ..auth import AUTH_RESPONSES, allow
 from ..deps import ComponentsDep
 from ..schemas import DraftIn, DraftOut, DraftOutcomeIn, DraftOutcomeOut
 
-router = APIRouter(prefix="/v1", tags=["drafts"])
+router = APIRouter(
+    prefix="/v1", tags=["drafts"], dependencies=[Depends(allow("agent", "admin"))], responses=AUTH_RESPONSES
+)
 
 
 @router.post("/drafts", response_model=DraftOut, status_code=status.HTTP_201_CREATED)

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
+from ...errors import Forbidden
+from ..auth import AUTH_RESPONSES, Agent, Anyone
 from ..deps import ComponentsDep
 from ..schemas import (
     AgentIn,
     CustomerIn,
     CustomerOut,
+    ErasedOut,
     FeedbackIn,
     FeedbackOut,
     HandoffList,
     HandoffOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["support"])
+router = APIRouter(prefix="/v1", tags=["support"], responses=AUTH_RESPONSES)
 
 
 @router.get("/handoffs", response_model=HandoffList)
 async def list_handoffs(
     components: ComponentsDep,
+    _: Agent,
     status_: Annotated[Literal["open", "claimed", "closed"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -34,24 +39,24 @@ async def list_handoffs(
 
 
 @router.get("/handoffs/{handoff_id}", response_model=HandoffOut)
-async def get_handoff(handoff_id: str, components: ComponentsDep) -> HandoffOut:
+async def get_handoff(handoff_id: str, components: ComponentsDep, _: Agent) -> HandoffOut:
     return HandoffOut.from_core(await run_in_threadpool(components.support.handoff, handoff_id))
 
 
 @router.post("/handoffs/{handoff_id}/claim", response_model=HandoffOut)
-async def claim_handoff(handoff_id: str, body: AgentIn, components: ComponentsDep) -> HandoffOut:
+async def claim_handoff(handoff_id: str, body: AgentIn, components: ComponentsDep, _: Agent) -> HandoffOut:
     """409 when another agent claimed it first."""
     return HandoffOut.from_core(await run_in_threadpool(components.support.claim_handoff, handoff_id, body.agent))
 
 
 @router.post("/handoffs/{handoff_id}/close", response_model=HandoffOut)
-async def close_handoff(handoff_id: str, body: AgentIn, components: ComponentsDep) -> HandoffOut:
+async def close_handoff(handoff_id: str, body: AgentIn, components: ComponentsDep, _: Agent) -> HandoffOut:
     return HandoffOut.from_core(await run_in_threadpool(components.support.close_handoff, handoff_id, body.agent))
 
 
 @router.put("/customers/{customer_id}", response_model=CustomerOut)
 async def put_customer(
-    customer_id: str, body: CustomerIn, components: ComponentsDep, response: Response
+    customer_id: str, body: CustomerIn, components: ComponentsDep, response: Response, _: Agent
 ) -> CustomerOut:
     """Create or replace the profile (201 when created)."""
     customer, created = await run_in_threadpool(
@@ -65,13 +70,32 @@ async def put_customer(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
-async def get_customer(customer_id: str, components: ComponentsDep) -> CustomerOut:
+async def get_customer(customer_id: str, components: ComponentsDep, _: Agent) -> CustomerOut:
     return CustomerOut.from_core(await run_in_threadpool(components.support.customer, customer_id))
 
 
+@router.get("/customers/{customer_id}/export")
+async def export_customer(customer_id: str, components: ComponentsDep, _: Agent) -> dict[str, Any]:
+    """Everything held about the customer (GDPR Art. 15/20): profile, conversations with every
+    message, handoffs, drafts, feedback, keys (without secrets). 404 when nothing is held."""
+    return cast(dict[str, Any], jsonable_encoder(await run_in_threadpool(components.privacy.export, customer_id)))
+
+
+@router.delete("/customers/{customer_id}", response_model=ErasedOut)
+async def erase_customer(customer_id: str, components: ComponentsDep, _: Agent) -> ErasedOut:
+    """Erase everything held about the customer (GDPR Art. 17), so that none of it remains in the
+    database files; what was deleted, counted per kind. 404 when nothing was held."""
+    return ErasedOut(customer_id=customer_id, deleted=await run_in_threadpool(components.privacy.erase, customer_id))
+
+
 @router.post("/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)
-async def feedback(body: FeedbackIn, components: ComponentsDep) -> FeedbackOut:
-    """Thumbs up or down on an answer (``id`` of an answer response), from a customer or an agent."""
+async def feedback(body: FeedbackIn, components: ComponentsDep, caller: Anyone) -> FeedbackOut:
+    """Thumbs up or down on an answer (``id`` of an answer response), from a customer or an agent;
+    a customer key rates only its own customer's answers."""
+    if caller.role == "customer":
+        known, owner = await run_in_threadpool(components.conversations.customer_of_answer, body.answer_id)
+        if known and owner != caller.customer_id:
+            raise Forbidden("this answer was given to another customer")
     feedback_id = await run_in_threadpool(
         components.support.add_feedback, body.answer_id, body.rating, body.comment, body.source
     )
