@@ -59,6 +59,8 @@ index: models
 	$(BIN)/rag-ingest --prune kb_docs
 
 run: index
+	@echo "admin API key (send as Authorization: Bearer <key>; rotated on every make run):"
+	@$(BIN)/rag-admin keys create --role admin --name "make run" --rotate
 	$(BIN)/rag-serve
 
 serve: install

@@ -48,7 +48,9 @@ def main() -> None:
     scratch = tempfile.mkdtemp(prefix="bench-answer-")  # throwaway conversations
     # no saved KV prefixes; the model in this process, so both paths can start cold (llama.reset());
     # the worker process's own overhead is bench/worker.py's subject
-    settings = load_settings(llm_cache_mb=0, llm_worker=False, database_url=f"sqlite:///{scratch}/app.db")
+    settings = load_settings(
+        llm_cache_mb=0, llm_worker=False, database_url=f"sqlite:///{scratch}/app.db", auth="off"  # loopback only
+    )
     components = Components.load(settings)
     generator: Any = components.generator  # the in-process llama.cpp generator (llm_worker=False)
     llama = generator._llama  # the same weights and context the service uses
