@@ -24,6 +24,7 @@ from .index.store import Store
 from .model.llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo, require_model
 from .model.llm_worker import WorkerGenerator, WorkerSpec
 from .model.model_files import DEFAULT_GENERATOR, model_path
+from .quota import Quota
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Components:
     drafter: Drafter
     keys: KeyStore
     privacy: Privacy
+    quota: Quota
     notifier: WebhookNotifier | None = None
 
     @classmethod
@@ -129,6 +131,12 @@ class Components:
             drafter,
             keys,
             privacy,
+            Quota(
+                customer=settings.rate_limit_customer,
+                staff=settings.rate_limit_staff,
+                storage_uri=settings.rate_limit_storage,
+                streams=settings.max_streams_per_key,
+            ),
             notifier,
         )
 

@@ -183,6 +183,19 @@ class Settings(BaseSettings):
         description="Conversations idle for longer are deleted with their handoffs and feedback (at start-up and "
         "daily); unset keeps them.",
     )
+    rate_limit_customer: str = Field(
+        "20/minute;300/day", description="Requests per customer key (limits syntax: '20/minute;300/day'); 429 beyond."
+    )
+    rate_limit_staff: str = Field("600/minute", description="Requests per agent, qa or admin key; 429 beyond.")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where request counts live: memory:// (one process) or e.g. redis://host:6379 "
+        "shared by several workers.",
+    )
+    max_streams_per_key: int = Field(2, ge=1, le=100, description="Answers one key may stream at once; 429 beyond.")
+    max_body_kb: int = Field(
+        256, ge=1, le=65536, description="Largest request body in KB (uploads: RAG_MAX_FILE_MB); 413 beyond."
+    )
     auth: Literal["keys", "off"] = Field(
         "keys",
         description="keys: every request needs an API key (rag-admin keys create); off: no keys, every caller is the "

@@ -7,6 +7,8 @@
     ├── Forbidden           the key's role or customer does not allow this (403)
     ├── NotFound            doc_id, customer or answer id unknown (404)
     ├── Conflict            the state changed meanwhile: a handoff another agent claimed (409)
+    ├── PayloadTooLarge     a request body over the size limit (413)
+    ├── RateLimited         a key used up its request rate or concurrent streams (429 + Retry-After)
     ├── BackendUnavailable  model not loaded, Chroma unreachable (503)
     ├── StoreError          the index refused an operation (500, logged with its cause)
     └── ConfigError         bad settings: raised at start-up, never per request
@@ -49,6 +51,18 @@ class NotFound(RagError):
 
 class Conflict(RagError):
     """The request is valid but the object's state forbids it now (e.g. already claimed)."""
+
+
+class PayloadTooLarge(RagError):
+    """A request body larger than the service accepts."""
+
+
+class RateLimited(RagError):
+    """Too many requests or streams for one key; ``retry_after_s`` says when a slot frees."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class BackendUnavailable(RagError):

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from .. import __version__
 from ..components import Components
 from ..config import Settings
+from .body import BodyLimit
 from .errors import install_error_handlers
 from .routes import analytics, answer, chat, documents, drafts, health, keys, support
 
@@ -60,6 +61,12 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.state.settings = settings
     app.state.components = None
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit,
+        default_bytes=settings.max_body_kb * 1024,
+        upload_bytes=int(settings.max_file_mb * 1024 * 1024) + 64 * 1024,  # the file and its form fields
+        upload_path="/v1/documents",
+    )
     app.include_router(health.router)
     app.include_router(answer.router)
     app.include_router(chat.router)

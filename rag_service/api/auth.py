@@ -31,9 +31,18 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 def principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Principal:
+    components = get_components(request)
     if request.app.state.settings.auth == "off":
-        return OPERATOR
-    return get_components(request).keys.authenticate(credentials.credentials if credentials else None)
+        caller = OPERATOR
+    else:
+        caller = components.keys.authenticate(credentials.credentials if credentials else None)
+    components.quota.hit(caller_id(request, caller), customer=caller.role == "customer")
+    return caller
+
+
+def caller_id(request: Request, caller: Principal) -> str:
+    """What limits count against: the key, or the client address when keys are off."""
+    return caller.key_id or f"ip:{request.client.host if request.client else '-'}"
 
 
 def allow(*roles: Role) -> Callable[..., Principal]:

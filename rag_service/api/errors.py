@@ -18,7 +18,9 @@ from ..errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     RagError,
+    RateLimited,
     StoreError,
     Unauthorized,
 )
@@ -33,6 +35,7 @@ _STATUS: list[tuple[type[RagError], int, str, bool]] = [
     (Forbidden, 403, "forbidden", True),
     (NotFound, 404, "not_found", True),
     (Conflict, 409, "conflict", True),
+    (PayloadTooLarge, 413, "payload_too_large", True),
     (InvalidInput, 422, "invalid_request", True),
     (BackendUnavailable, 503, "unavailable", False),
     (StoreError, 500, "internal_error", False),
@@ -69,6 +72,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _overloaded(request: Request, exc: Overloaded) -> JSONResponse:
         log.warning("request %s: model queue full; answered 429", request_id(request))
         response = error_response(request, 429, "rate_limited", "The assistant is busy; please retry in a few seconds.")
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(request: Request, exc: RateLimited) -> JSONResponse:
+        log.info("request %s: %s", request_id(request), exc)
+        response = error_response(request, 429, "rate_limited", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after_s)
         return response
 

@@ -12,6 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -23,8 +24,8 @@ from ...answer.types import Done, Event, Query, TextDelta
 from ...desk.conversations import Turn
 from ...errors import InvalidInput
 from ...model.llm_worker import ModelFailure
-from ..auth import AUTH_RESPONSES, Anyone, own_conversation
-from ..deps import PipelineDep
+from ..auth import AUTH_RESPONSES, Anyone, caller_id, own_conversation
+from ..deps import ComponentsDep, PipelineDep
 from ..errors import request_id
 from ..schemas import ChatCompletionIn, RagInfo, chat_chunk, chat_completion
 
@@ -57,6 +58,7 @@ async def chat_completions(
     request: Request,
     pipeline: PipelineDep,
     caller: Anyone,
+    components: ComponentsDep,
     x_conversation_id: Annotated[str | None, Header(max_length=64)] = None,
 ) -> JSONResponse | StreamingResponse:
     query = _query(body, x_conversation_id)
@@ -64,8 +66,15 @@ async def chat_completions(
     query = replace(query, customer_id=caller.acting_for(query.customer_id))
     model = body.model or "rag-service"
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-    events = await run_in_threadpool(pipeline.events, query)
-    first = await run_in_threadpool(_first, events)  # errors here still become proper HTTP statuses
+    slot = ExitStack()  # a stream holds one of the key's concurrent streams until it ends
+    if body.stream:
+        slot.enter_context(components.quota.stream(caller_id(request, caller)))
+    try:
+        events = await run_in_threadpool(pipeline.events, query)
+        first = await run_in_threadpool(_first, events)  # errors here still become proper HTTP statuses
+    except BaseException:
+        slot.close()
+        raise
 
     if not body.stream:
         parts: list[str] = []
@@ -125,6 +134,7 @@ async def chat_completions(
             )
         finally:
             events.close()  # type: ignore[attr-defined]
+            slot.close()
 
     return StreamingResponse(
         sse(),

@@ -1,0 +1,54 @@
+"""Abuse limits per API key: request rates (the ``limits`` library, moving windows, in memory or in
+a shared store such as Redis for several workers) and concurrent answer streams (per process)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from limits import RateLimitItem, parse_many, storage, strategies
+
+from .errors import ConfigError, RateLimited
+
+
+class Quota:
+    def __init__(self, *, customer: str, staff: str, storage_uri: str = "memory://", streams: int = 2) -> None:
+        try:
+            self._items = {"customer": parse_many(customer), "staff": parse_many(staff)}
+            self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
+        except (ValueError, ConfigError) as exc:
+            raise ConfigError(f"rate limits: {exc}") from exc
+        self._streams_allowed = streams
+        self._streams: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def hit(self, who: str, *, customer: bool) -> None:
+        """Count one request of ``who``; RateLimited (with the seconds until a slot frees) when any
+        of its limits is used up. A refused request costs nothing."""
+        items: list[RateLimitItem] = self._items["customer" if customer else "staff"]
+        full = [item for item in items if not self._limiter.test(item, who)]
+        if full:
+            reset = max(self._limiter.get_window_stats(item, who).reset_time for item in full)
+            raise RateLimited(f"too many requests: {full[0]}", retry_after_s=max(1, math.ceil(reset - time.time())))
+        for item in items:
+            self._limiter.hit(item, who)
+
+    @contextmanager
+    def stream(self, who: str) -> Iterator[None]:
+        """Hold one of ``who``'s concurrent streams while the body runs."""
+        with self._lock:
+            if self._streams[who] >= self._streams_allowed:
+                allowed = self._streams_allowed
+                raise RateLimited(f"at most {allowed} answers may stream at once per key", retry_after_s=2)
+            self._streams[who] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._streams[who] -= 1
+                if not self._streams[who]:
+                    del self._streams[who]
