@@ -27,7 +27,7 @@ for _var, _val in (("DO_NOT_TRACK", "true"), ("SCARF_NO_ANALYTICS", "true"), ("U
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "3"  # bump when parsing or chunking changes output, so unchanged files are re-ingested
+PARSER_VERSION = "4"  # bump when parsing or chunking changes output, so unchanged files are re-ingested
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".pdf", ".docx", ".pptx", ".html", ".htm", ".eml"}

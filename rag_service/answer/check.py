@@ -16,10 +16,12 @@ whether it stops more wrong answers than it removes right ones on the suite is n
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from .. import prompts
 from ..errors import BackendUnavailable
@@ -69,6 +71,20 @@ def echoes(sentence: str, question: str, sources: Sequence[str]) -> bool:
     asked = set(tokenize(question))
     from_passages = set(tokenize("\n".join(sources))) - asked
     return sum(w in asked for w in words) >= 0.8 * len(words) and not set(words) & from_passages
+
+
+@cache
+def _instruction_pairs() -> frozenset[tuple[str, str]]:
+    words = re.findall(r"\w+", prompts.instructions().lower())
+    return frozenset(itertools.pairwise(words))
+
+
+def recites_instructions(sentence: str) -> bool:
+    """Most of the sentence's word pairs come from the model's own prompts: a customer (or an
+    article) talked the model into revealing its instructions. Help articles do not read like them."""
+    words = re.findall(r"\w+", bare(sentence).lower())
+    pairs = list(itertools.pairwise(words))
+    return len(pairs) >= 4 and sum(p in _instruction_pairs() for p in pairs) >= 0.6 * len(pairs)
 
 
 def _digits(text: str) -> str:
@@ -147,6 +163,8 @@ def check_sentence(sentence: str, passages: Sequence[str], question: str, *, mov
         return SentenceCheck(sentence, cited, True, factual=False)
     if echoes(sentence, question, [passages[n - 1] for n in cited] or passages):
         return SentenceCheck(sentence, cited, False, ("repeats the customer's question",))
+    if recites_instructions(sentence):
+        return SentenceCheck(sentence, cited, False, ("repeats the assistant's instructions",))
     if not cited:
         n = attribute(sentence, passages, question)
         if n is None:

@@ -31,6 +31,14 @@ def template(name: str) -> str:
 
 
 @cache
+def instructions() -> str:
+    """The rules of every prompt the model is given, without their examples (which read like help
+    articles), as one text: an answer that recites them is removed."""
+    texts = (p.read_text(encoding="utf-8").split("Example", 1)[0] for p in sorted(_DIR.glob("*_system.txt")))
+    return "\n".join(texts)
+
+
+@cache
 def service_texts(language: str) -> ServiceTexts:
     """Texts in the customer's language; English for languages we have no texts for."""
     data = tomllib.loads(template("messages.toml"))
