@@ -105,9 +105,9 @@ class Settings(BaseSettings):
         "the question; generate: the model writes the answer from the passages (for a model stronger than the "
         "default 1.5B one). Right answers on the dev splits of three help centers: see README.",
     )
-    quote_sentences: int = Field(3, ge=1, le=10, description="Most passage sentences a quoted answer gives.")
+    quote_sentences: int = Field(4, ge=1, le=10, description="Most passage sentences a quoted answer gives.")
     quote_words: int = Field(
-        80, ge=10, le=500, description="Most words a quoted answer gives (its best sentence is always given)."
+        100, ge=10, le=500, description="Most words a quoted answer gives (its best sentence is always given)."
     )
     answer_threshold: float = Field(
         0.5,
