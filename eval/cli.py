@@ -598,6 +598,50 @@ def intents(dataset: Path, show_errors: bool, out: Path | None, patterns_only: b
         write_json(out, report)
 
 
+@main.command()
+@click.option(
+    "--dataset",
+    default=Path(__file__).resolve().parent / "pii" / "messages.jsonl",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="all", show_default=True)
+@click.option("--errors", "show_errors", is_flag=True, help="List every missed and every wrong span.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures as JSON.")
+def pii(dataset: Path, split: str, show_errors: bool, out: Path | None) -> None:
+    """Recall and precision of the personal-data redaction (``rag_service.pii``) per entity type and
+    language, on messages labelled with their entities (``eval/pii/README.md``)."""
+    from .pii import evaluate
+
+    try:
+        report = evaluate(dataset, split)
+    except (ValueError, KeyError) as exc:
+        raise click.ClickException(f"{dataset}: {exc}") from exc
+    table = Table(title=f"personal data in {dataset.name} ({report['messages']} messages, {split})")
+    for col in ("type", "language", "labelled", "recall", "redacted", "predicted", "precision"):
+        table.add_column(col)
+    for key, m in report["table"].items():
+        kind, language = key.split("/")
+        table.add_row(
+            kind,
+            language,
+            str(m.get("labelled", 0)),
+            _fmt(m["recall"], 2),
+            _fmt(m["redacted"], 2),
+            str(m.get("predicted", 0)),
+            _fmt(m["precision"], 2),
+        )
+    Console().print(table)
+    if show_errors:
+        for e in report["errors"]:
+            kind = f"missed {e['missed']}" if "missed" in e else f"wrong {e['wrong']}"
+            click.echo(f"{e['id']} {kind}: {e['text']!r}")
+    if out:
+        from .report import write_json
+
+        write_json(out, report)
+
+
 def _fingerprint(settings: Settings) -> str:
     """What makes in-process answers comparable: settings (minus scratch paths), the core's code and
     prompts. Part of the cache key, so a resumed run never mixes answers of two configurations."""

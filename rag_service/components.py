@@ -24,6 +24,7 @@ from .index.store import Store
 from .model.llm import Generator, LlamaGenerator, OpenAICompatGenerator, YesNo, require_model
 from .model.llm_worker import WorkerGenerator, WorkerSpec
 from .model.model_files import DEFAULT_GENERATOR, model_path
+from .pii import redactor
 from .quota import Quota
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,9 @@ class Components:
         retriever = Retriever(store, top_k=settings.top_k, floor=floor, lexical_weight=settings.lexical_weight)
         engine = make_engine(settings.db_url)
         upgrade(engine)
-        conversations = ConversationStore(engine)
-        support = SupportStore(engine)
+        redact = None if settings.keep_raw_transcripts else redactor().redact
+        conversations = ConversationStore(engine, redact=redact)
+        support = SupportStore(engine, redact=redact)
         notifier = None
         if settings.webhook_url and settings.webhook_secret:
             notifier = WebhookNotifier(

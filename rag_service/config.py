@@ -196,6 +196,12 @@ class Settings(BaseSettings):
     max_body_kb: int = Field(
         256, ge=1, le=65536, description="Largest request body in KB (uploads: RAG_MAX_FILE_MB); 413 beyond."
     )
+    keep_raw_transcripts: bool = Field(
+        False,
+        description="Store customers' messages as written; by default e-mail addresses, phone, IBAN, card and "
+        "customer numbers, addresses, names and birth dates are replaced by their type first. Needs "
+        "RAG_RETENTION_DAYS.",
+    )
     auth: Literal["keys", "off"] = Field(
         "keys",
         description="keys: every request needs an API key (rag-admin keys create); off: no keys, every caller is the "
@@ -208,6 +214,8 @@ class Settings(BaseSettings):
     def _overlap_below_chunk(self) -> Self:
         if self.chunk_overlap_tokens >= self.chunk_tokens // 2:
             raise ValueError("RAG_CHUNK_OVERLAP_TOKENS must be less than half of RAG_CHUNK_TOKENS")
+        if self.keep_raw_transcripts and not self.retention_days:
+            raise ValueError("RAG_KEEP_RAW_TRANSCRIPTS needs RAG_RETENTION_DAYS (raw messages are kept for a period)")
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("RAG_WEBHOOK_URL needs RAG_WEBHOOK_SECRET (events are signed)")
         return self

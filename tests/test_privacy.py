@@ -44,7 +44,14 @@ def _fill(client) -> str:  # type: ignore[no-untyped-def]
 
 def test_export_then_erase_leaves_no_trace_in_the_files(tmp_path: Path, app_client) -> None:  # type: ignore[no-untyped-def]
     replies = ["Der Versand dauert 2 Tage [1]."] * 10
-    client, _ = app_client(tmp_path / "data", *replies, answer_mode="generate", query_translation=False)
+    client, _ = app_client(  # raw transcripts: the customer's own words must be erasable too
+        tmp_path / "data",
+        *replies,
+        answer_mode="generate",
+        query_translation=False,
+        keep_raw_transcripts=True,
+        retention_days=365,
+    )
     answer_id = _fill(client)
 
     export = client.get("/v1/customers/c-zq/export")

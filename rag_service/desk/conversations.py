@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,9 +26,10 @@ class Turn:
 
 
 class ConversationStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, redact: Callable[[str], str] | None = None) -> None:
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
+        self._redact = redact or (lambda text: text)  # the customer's words as stored
 
     def session(self) -> Session:
         return self._session()
@@ -91,7 +92,11 @@ class ConversationStore:
         latency_ms: float | None = None,
     ) -> None:
         with self.session() as s, s.begin():
-            s.add(MessageRow(conversation_id=conversation_id, role="user", content=question, language=language))
+            s.add(
+                MessageRow(
+                    conversation_id=conversation_id, role="user", content=self._redact(question), language=language
+                )
+            )
             s.add(
                 MessageRow(
                     conversation_id=conversation_id,

@@ -118,11 +118,13 @@ class Drafter:
             action = "send_reply"
         citations = composed.citations if composed and composed.answer else []
         who = customer.name or "The customer"
+        said = self.support.redact(message)  # the summary is stored: no personal data in it
+        subject = self.support.redact(ticket.subject)
         mood = [d for d, on in (("frustrated", labels["frustrated"]), ("asks for a person", labels["human"])) if on]
         summary = "\n".join(
             [
-                f"{who}{f' ({customer.plan})' if customer.plan else ''}: {clip(ticket.subject or message, 90)}"
-                f' — "{clip(message, 160)}"',
+                f"{who}{f' ({customer.plan})' if customer.plan else ''}: {clip(subject or said, 90)}"
+                f' — "{clip(said, 160)}"',
                 f"{'; '.join(['needs account data', *mood] if labels['account'] else mood) or 'general question'}; "
                 + (
                     "answered from " + ", ".join(dict.fromkeys(c.title for c in citations))

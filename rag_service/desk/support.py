@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -96,8 +96,9 @@ def _get(s: Session, row_type: type[_Row], key: str, what: str) -> _Row:
 
 
 class SupportStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, redact: Callable[[str], str] | None = None) -> None:
         self._session = sessionmaker(engine, expire_on_commit=False)
+        self.redact = redact or (lambda text: text)  # customers' words in tickets and comments, as stored
 
     # ------------------------------------------------------------------ customers
     def put_customer(
@@ -223,6 +224,11 @@ class SupportStore:
         suggested_action: str,
         citations: str,
     ) -> None:
+        data = json.loads(ticket)
+        for message in data.get("messages", []):
+            if message.get("role") == "customer":
+                message["text"] = self.redact(message.get("text", ""))
+        ticket = json.dumps(data, ensure_ascii=False)
         with self._session() as s, s.begin():
             s.add(
                 DraftRow(
@@ -262,6 +268,7 @@ class SupportStore:
             known = s.scalars(select(MessageRow.id).where(MessageRow.answer_id == answer_id).limit(1)).first()
             if known is None:
                 raise NotFound(f"no answer {answer_id!r}")
+            comment = self.redact(comment) if comment else comment
             row = FeedbackRow(answer_id=answer_id, rating=rating, comment=comment, source=source, created_at=now())
             s.add(row)
             s.flush()
