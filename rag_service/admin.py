@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import Engine
 
 from .access import KeyStore
 from .config import load_settings
@@ -28,7 +31,7 @@ def doctor() -> None:
     from .model.llm_build import compiled_features, cpu_flags, relevant_flags, system_info, unsupported
     from .model.llm_worker import CHECK_PROMPT, REBUILD_HINT, self_check
 
-    try:
+    with _readable():
         settings = load_settings()
         if settings.llm_url:
             server = OpenAICompatGenerator(
@@ -48,8 +51,6 @@ def doctor() -> None:
             )
         spec = llama_spec(settings)
         started = self_check(spec)
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(
         f"ok: {spec.label} loaded in {started.load_s:.1f} s and generated {started.reply!r} in {started.check_s:.1f} s"
     )
@@ -60,12 +61,25 @@ def keys() -> None:
     """API keys: one role each (customer, agent, qa, admin); a customer key acts for one customer id."""
 
 
-def _key_store() -> KeyStore:
+@contextmanager
+def _readable() -> Iterator[None]:
+    """A core error becomes a one-line message and exit status 1, not a traceback."""
+    try:
+        yield
+    except RagError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _engine() -> Engine:
     from .db import make_engine, upgrade
 
     engine = make_engine(load_settings().db_url)
     upgrade(engine)
-    return KeyStore(engine)
+    return engine
+
+
+def _key_store() -> KeyStore:
+    return KeyStore(_engine())
 
 
 @keys.command("create")
@@ -75,7 +89,7 @@ def _key_store() -> KeyStore:
 @click.option("--rotate", is_flag=True, help="Revoke the active keys of the same name first.")
 def keys_create(role: str, name: str, customer_id: str | None, rotate: bool) -> None:
     """Create a key and print its secret on stdout: it is shown this once, only its hash is stored."""
-    try:
+    with _readable():
         store = _key_store()
         if rotate:
             for old in store.all():
@@ -83,8 +97,6 @@ def keys_create(role: str, name: str, customer_id: str | None, rotate: bool) -> 
                     store.revoke(old.id)
                     click.echo(f"revoked {old.id} ({old.prefix}…)", err=True)
         key, secret = store.create(role=role, name=name, customer_id=customer_id)
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
     bound = f", customer {customer_id}" if customer_id else ""
     click.echo(f"created {key.id}: role {key.role}, name {key.name!r}{bound}", err=True)
     click.echo(secret)
@@ -93,10 +105,8 @@ def keys_create(role: str, name: str, customer_id: str | None, rotate: bool) -> 
 @keys.command("list")
 def keys_list() -> None:
     """Every key: id, role, name, customer, prefix, created, last used, revoked."""
-    try:
+    with _readable():
         rows = _key_store().all()
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
     for k in rows:
         used = k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never"
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
@@ -109,10 +119,8 @@ def keys_list() -> None:
 @click.argument("key_id")
 def keys_revoke(key_id: str) -> None:
     """Revoke KEY_ID at once: the next request with it gets 401."""
-    try:
+    with _readable():
         key = _key_store().revoke(key_id)
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"revoked {key.id} ({key.role}, {key.name})")
 
 
@@ -122,14 +130,10 @@ def customers() -> None:
 
 
 def _privacy() -> Privacy:
-    from .access import KeyStore
-    from .db import make_engine, upgrade
     from .desk.conversations import ConversationStore
     from .desk.support import SupportStore
 
-    settings = load_settings()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    engine = _engine()
     return Privacy(engine, ConversationStore(engine), SupportStore(engine), KeyStore(engine))
 
 
@@ -137,10 +141,8 @@ def _privacy() -> Privacy:
 @click.argument("customer_id")
 def customers_export(customer_id: str) -> None:
     """Print everything held about CUSTOMER_ID as JSON."""
-    try:
+    with _readable():
         held = _privacy().export(customer_id)
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(held, ensure_ascii=False, indent=2, default=str))
 
 
@@ -151,10 +153,8 @@ def customers_erase(customer_id: str, yes: bool) -> None:
     """Erase everything held about CUSTOMER_ID, beyond recovery from the database files."""
     if not yes:
         click.confirm(f"Erase every record of customer {customer_id}? This cannot be undone", abort=True)
-    try:
+    with _readable():
         counts = _privacy().erase(customer_id)
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo("erased: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
@@ -165,10 +165,8 @@ def customers_purge(days: int | None) -> None:
     days = days or load_settings().retention_days
     if not days:
         raise click.ClickException("give --days or set RAG_RETENTION_DAYS")
-    try:
+    with _readable():
         counts = _privacy().purge(days)
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo("purged: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
@@ -183,15 +181,13 @@ def models() -> None:
 def assemble_cmd(names: tuple[str, ...], data_dir: Path | None) -> None:
     """Build NAMES (default: the default generator) into <data_dir>/models, verifying size and SHA-256.
     Already assembled and verified models are skipped."""
-    try:
+    with _readable():
         settings = load_settings(**({"data_dir": data_dir} if data_dir else {}))
         remove_stale(settings.models_dir)
         for name in names or (DEFAULT_GENERATOR,):
             path = assemble(settings.models_dir, name, log=lambda m: click.echo(m, err=True))
             click.echo(str(path))
         verify_tiny_model()
-    except RagError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @models.command("list")
