@@ -49,7 +49,10 @@ def main() -> None:
     # no saved KV prefixes; the model in this process, so both paths can start cold (llama.reset());
     # the worker process's own overhead is bench/worker.py's subject
     settings = load_settings(
-        llm_cache_mb=0, llm_worker=False, database_url=f"sqlite:///{scratch}/app.db", auth="off"  # loopback only
+        llm_cache_mb=0,
+        llm_worker=False,
+        database_url=f"sqlite:///{scratch}/app.db",
+        auth="off",  # loopback only
     )
     components = Components.load(settings)
     generator: Any = components.generator  # the in-process llama.cpp generator (llm_worker=False)
