@@ -175,7 +175,9 @@ class Settings(BaseSettings):
         "model before searching (~1 s, only when the conversation has an earlier question).",
     )
     history_turns: int = Field(3, ge=0, le=20, description="Earlier question/answer pairs a follow-up question sees.")
-    max_question_chars: int = Field(2000, ge=10, le=20000, description="Longer questions are rejected with HTTP 422.")
+    max_question_chars: int = Field(
+        2000, ge=10, le=2000, description="Longer questions are rejected with HTTP 422 (2000: the API schema's limit)."
+    )
     retention_days: int | None = Field(
         None,
         ge=1,

@@ -74,12 +74,16 @@ def test_dashboard_renders_charts_and_the_gap(make_client: Any) -> None:
     assert "http" not in r.text.split("<body>")[0]  # nothing loaded from elsewhere
 
 
-def test_analytics_rejects_a_bad_range(make_client: Any) -> None:
+def test_analytics_ranges(make_client: Any) -> None:
     client, _ = make_client()
-    assert client.get("/v1/analytics", params={"from": "2026-05-02", "to": "2026-05-01"}).status_code == 422
-    assert client.get("/v1/analytics", params={"from": "yesterday"}).status_code == 422
+    for day in ("yesterday", "0", "2026-02-30", "20260501"):  # a calendar day as YYYY-MM-DD, nothing else
+        assert client.get("/v1/analytics", params={"from": day}).status_code == 422, day
     empty = client.get("/v1/analytics", params={"from": "2020-01-01", "to": "2020-01-07"}).json()
     assert empty["questions"] == 0 and empty["rates"]["answer"] is None and len(empty["volume_per_day"]) == 7
+    backwards = client.get("/v1/analytics", params={"from": "2026-05-02", "to": "2026-05-01"}).json()
+    assert backwards["questions"] == 0 and backwards["volume_per_day"] == []  # an empty window
+    years = client.get("/v1/analytics", params={"from": "2000-01-01", "to": "2026-01-01"}).json()
+    assert years["volume_per_day"] == []  # a window over a year lists only the days with questions
 
 
 def test_clustering_by_hand() -> None:

@@ -10,22 +10,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..access import OPERATOR, ROLES, Principal, Role
 from ..errors import Forbidden
 from .deps import get_components
+from .schemas import ErrorOut
 
 _bearer = HTTPBearer(
     auto_error=False, description="An API key from `rag-admin keys create` (roles: customer, agent, qa, admin)."
 )
 
-# the statuses every authenticated route may answer, for the OpenAPI schema
-AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No API key, or an unknown or revoked one"},
-    403: {"description": "The key's role or customer does not allow this"},
+_STATUSES = {
+    400: "The body is not valid JSON or form data",
+    401: "No API key, or an unknown or revoked one",
+    403: "The key's role or customer does not allow this",
+    404: "An id in the request names nothing held",
+    409: "The object's state forbids this now",
+    413: "The request body is larger than allowed",
+    429: "Too many requests or streams for this key, or the model's queue is full (see Retry-After)",
+    503: "The service is starting, or its model restarts (see Retry-After)",
 }
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error statuses a route may answer, with the error body, for the OpenAPI schema."""
+    body = {"application/json": {"schema": ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")}}
+    return {code: {"description": _STATUSES[code], "model": ErrorOut, "content": body} for code in statuses}
+
+
+# every authenticated route may answer these
+AUTH_RESPONSES = documented(400, 401, 403, 413, 429, 503)
 
 
 def principal(
@@ -70,3 +86,7 @@ def own_conversation(request: Request, caller: Principal, conversation_id: str |
     conversations = get_components(request).conversations
     if conversations.exists(conversation_id) and conversations.customer_of(conversation_id) != caller.customer_id:
         raise Forbidden("this conversation belongs to another customer")
+
+
+# an id in a path: never empty (an empty segment names another route or none)
+IdPath = Annotated[str, Path(min_length=1, max_length=256)]

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..errors import (
     BackendUnavailable,
@@ -58,6 +59,16 @@ def error_response(request: Request, status: int, type_: str, message: str) -> J
         status_code=status,
         headers={"X-Request-Id": rid},
     )
+
+
+def _methods(request: Request) -> set[str]:
+    """The methods some route of the app accepts for this request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -124,7 +135,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(request, exc.status_code, "http_error", str(exc.detail))
+        response = error_response(request, exc.status_code, "http_error", str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of the route that matched first
+            response.headers["Allow"] = ", ".join(sorted(_methods(request)))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -4,9 +4,9 @@ core's types: ``*Out.from_result`` decides exactly what a client sees."""
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..access import ApiKey
 from ..answer.types import AnswerResult, Citation
@@ -21,9 +21,11 @@ customer_id_field = Field(None, max_length=128, description="The customer asking
 
 
 class AnswerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    question: str = Field(..., min_length=1, max_length=20_000, description="The customer's question.")
+    question: str = Field(
+        ..., min_length=1, max_length=2000, pattern=r"\S", description="The question (RAG_MAX_QUESTION_CHARS)."
+    )
     conversation_id: str | None = conversation_id_field
     customer_id: str | None = customer_id_field
     language: Literal["de", "en"] | None = Field(
@@ -122,8 +124,13 @@ class AnswerOut(BaseModel):
 
 
 # ---------------------------------------------------------------- OpenAI-compatible chat
+def _integral(value: object) -> object:
+    """JSON's 256.0 is the integer 256 (strict models refuse floats otherwise)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class ChatMessageIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
@@ -138,12 +145,26 @@ class ChatCompletionIn(BaseModel):
     """OpenAI's chat request. Unknown OpenAI fields are accepted and ignored; ``conversation_id``
     may come as an extra body field or the X-Conversation-Id header."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: str | None = None
-    messages: list[ChatMessageIn] = Field(..., min_length=1)
+    messages: list[ChatMessageIn] = Field(
+        ...,
+        min_length=1,
+        description="The conversation, oldest first; its last user message with text is the question.",
+        json_schema_extra={
+            "contains": {
+                "type": "object",
+                "properties": {
+                    "role": {"const": "user"},
+                    "content": {"type": "string", "pattern": "\\S", "maxLength": 2000},
+                },
+                "required": ["role", "content"],
+            }
+        },
+    )
     stream: bool = False
-    max_tokens: int | None = Field(None, ge=1, le=4096)
+    max_tokens: Annotated[int, Field(ge=1, le=4096), BeforeValidator(_integral)] | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     user: str | None = Field(None, max_length=128, description="End-user id; used as customer_id.")
     conversation_id: str | None = conversation_id_field
@@ -262,13 +283,13 @@ class HandoffList(BaseModel):
 
 
 class AgentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     agent: str = Field(..., min_length=1, max_length=128, description="Who takes the conversation over.")
 
 
 class CustomerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str | None = Field(None, max_length=200)
     language: Literal["de", "en"] | None = None
@@ -295,7 +316,7 @@ class CustomerOut(CustomerIn):
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     answer_id: str = Field(..., min_length=1, max_length=64)
     rating: Literal["up", "down"]
@@ -311,14 +332,14 @@ class FeedbackOut(BaseModel):
 
 # ---------------------------------------------------------------- agent drafts
 class TicketMessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["customer", "agent"]
     text: str = Field(..., min_length=1, max_length=20_000)
 
 
 class CustomerContextIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str | None = Field(None, max_length=200)
     plan: str | None = Field(None, max_length=200)
@@ -327,11 +348,21 @@ class CustomerContextIn(BaseModel):
 
 
 class DraftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     subject: str = Field("", max_length=500)
     messages: list[TicketMessageIn] = Field(
-        ..., min_length=1, max_length=50, description="The ticket thread, oldest first."
+        ...,
+        min_length=1,
+        max_length=50,
+        description="The ticket thread, oldest first; at least one message of the customer with text.",
+        json_schema_extra={
+            "contains": {
+                "type": "object",
+                "properties": {"role": {"const": "customer"}, "text": {"type": "string", "pattern": "\\S"}},
+                "required": ["role", "text"],
+            }
+        },
     )
     customer_id: str | None = customer_id_field
     customer: CustomerContextIn | None = Field(
@@ -366,7 +397,14 @@ class DraftOut(BaseModel):
 
 
 class DraftOutcomeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={  # an edited draft says what was sent instead
+            "if": {"properties": {"outcome": {"const": "edited"}}},
+            "then": {"properties": {"final_text": {"type": "string", "pattern": "\\S"}}, "required": ["final_text"]},
+        },
+    )
 
     outcome: Literal["sent", "edited", "discarded"]
     final_text: str | None = Field(None, max_length=50_000, description="Required for 'edited': the text sent.")
@@ -379,10 +417,18 @@ class DraftOutcomeOut(BaseModel):
 
 
 class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={  # a customer key is bound to its customer; the other roles to none
+            "if": {"properties": {"role": {"const": "customer"}}},
+            "then": {"properties": {"customer_id": {"type": "string"}}, "required": ["customer_id"]},
+            "else": {"properties": {"customer_id": {"type": "null"}}},
+        },
+    )
 
     role: Literal["customer", "agent", "qa", "admin"]
-    name: str = Field(..., min_length=1, max_length=200, description="Who or what uses the key.")
+    name: str = Field(..., min_length=1, max_length=200, pattern=r"\S", description="Who or what uses the key.")
     customer_id: str | None = Field(
         None, min_length=1, max_length=128, description="Required for a customer key (the one customer it acts for)."
     )
@@ -421,3 +467,13 @@ class ErasedOut(BaseModel):
     deleted: dict[str, int] = Field(
         ..., description="Records deleted per kind: profile, conversations, messages, handoffs, drafts, feedback, keys."
     )
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(..., description="unauthorized, forbidden, not_found, conflict, invalid_request, rate_limited …")
+    message: str
+    request_id: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail

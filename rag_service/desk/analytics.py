@@ -142,7 +142,7 @@ def analytics(
     rows = exchanges(engine, start, end)
     days: dict[str, Counter[str]] = defaultdict(Counter)
     day = start.date()
-    while day < end.date():
+    while day < end.date() and (end - start).days <= 366:  # a longer window lists only days with questions
         days[day.isoformat()] = Counter()
         day += timedelta(days=1)
     for r in rows:

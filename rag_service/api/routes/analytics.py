@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -17,15 +18,30 @@ from ..dashboard import render
 from ..deps import ComponentsDep
 
 router = APIRouter(tags=["analytics"], dependencies=[Depends(allow("qa", "admin"))], responses=AUTH_RESPONSES)
-FromQ = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD); default 29 days before `to`.")]
-ToQ = Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive; default today (UTC).")]
+_DAY = {"format": "date"}  # a calendar day as written (YYYY-MM-DD), not a number of seconds
+FromQ = Annotated[
+    str | None,
+    Query(alias="from", json_schema_extra=_DAY, description="First day (YYYY-MM-DD); default 29 days before `to`."),
+]
+ToQ = Annotated[
+    str | None,
+    Query(alias="to", json_schema_extra=_DAY, description="Last day (YYYY-MM-DD), inclusive; default today (UTC)."),
+]
 
 
-def _figures(components: Components, since: date | None, until: date | None) -> dict[str, Any]:
-    if since and until and since > until:
-        raise InvalidInput("'from' must not be after 'to'")
-    if since and until and (until - since).days > 366:
-        raise InvalidInput("the range may span at most 366 days")
+def _day(value: str | None, name: str) -> date | None:
+    try:
+        if value is None:
+            return None
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"'{name}' is no calendar day: {value}") from exc
+
+
+def _figures(components: Components, since_day: str | None, until_day: str | None) -> dict[str, Any]:
+    since, until = _day(since_day, "from"), _day(until_day, "to")
     docs = [d.doc_id for d in components.store.documents()]
     return analytics(components.engine, components.embedder, docs, since, until)
 
@@ -37,7 +53,11 @@ async def get_analytics(components: ComponentsDep, since: FromQ = None, until: T
     return await run_in_threadpool(_figures, components, since, until)
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}, "application/json": {}}, "description": "The page, or its figures"}},
+)
 async def dashboard(
     components: ComponentsDep,
     since: FromQ = None,

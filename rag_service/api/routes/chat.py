@@ -35,10 +35,11 @@ log = logging.getLogger("rag_service.api")
 
 def _query(body: ChatCompletionIn, conversation_header: str | None) -> Query:
     turns = [m for m in body.messages if m.role in ("user", "assistant")]
-    if not turns or turns[-1].role != "user":
-        raise InvalidInput("messages must end with a user message")
-    question = turns[-1].text()
-    history = [Turn(m.role, m.text()) for m in turns[:-1]]
+    asked = [i for i, m in enumerate(turns) if m.role == "user" and m.text().strip()]
+    if not asked:
+        raise InvalidInput("messages need a user message with text")
+    question = turns[asked[-1]].text()  # what follows it (an assistant or tool message) is not asked
+    history = [Turn(m.role, m.text()) for m in turns[: asked[-1]]]
     return Query(
         question=question,
         conversation_id=body.conversation_id or conversation_header,
@@ -52,7 +53,16 @@ def _first(events: Iterator[Event]) -> Event:
     return next(events)
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post(
+    "/chat/completions",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The completion; with `stream: true` server-sent chunks ending with `data: [DONE]`",
+            "content": {"application/json": {}, "text/event-stream": {}},
+        }
+    },
+)
 async def chat_completions(
     body: ChatCompletionIn,
     request: Request,

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import DocumentError, InvalidInput
-from ..auth import AUTH_RESPONSES, Admin, Staff
+from ..auth import AUTH_RESPONSES, Admin, IdPath, Staff, documented
 from ..deps import ComponentsDep, SettingsDep
 from ..schemas import DocumentOut, DocumentUploadOut
 
@@ -81,8 +81,8 @@ async def upload_document(
         return await run_in_threadpool(ingest)
 
 
-@router.delete("/{doc_id:path}", status_code=204)
-async def delete_document(doc_id: str, request: Request, components: ComponentsDep, _: Admin) -> Response:
+@router.delete("/{doc_id:path}", status_code=204, responses=documented(404))
+async def delete_document(doc_id: IdPath, request: Request, components: ComponentsDep, _: Admin) -> Response:
     def delete() -> None:
         with _write_lock(request):
             components.store.delete_document(doc_id)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 from starlette.concurrency import run_in_threadpool
 
 from ...desk.drafts import CustomerContext, Ticket, TicketMessage
-from ..auth import AUTH_RESPONSES, allow
+from ..auth import AUTH_RESPONSES, IdPath, allow, documented
 from ..deps import ComponentsDep
 from ..schemas import DraftIn, DraftOut, DraftOutcomeIn, DraftOutcomeOut
 
@@ -15,7 +15,7 @@ router = APIRouter(
 )
 
 
-@router.post("/drafts", response_model=DraftOut, status_code=status.HTTP_201_CREATED)
+@router.post("/drafts", response_model=DraftOut, status_code=status.HTTP_201_CREATED, responses=documented(404))
 async def create_draft(body: DraftIn, components: ComponentsDep) -> DraftOut:
     """404 when ``customer_id`` names no stored profile (send ``customer`` inline instead)."""
     ticket = Ticket(
@@ -36,8 +36,8 @@ async def create_draft(body: DraftIn, components: ComponentsDep) -> DraftOut:
     return DraftOut.from_core(await run_in_threadpool(components.drafter.draft, ticket))
 
 
-@router.post("/drafts/{draft_id}/outcome", response_model=DraftOutcomeOut)
-async def draft_outcome(draft_id: str, body: DraftOutcomeIn, components: ComponentsDep) -> DraftOutcomeOut:
+@router.post("/drafts/{draft_id}/outcome", response_model=DraftOutcomeOut, responses=documented(404, 409))
+async def draft_outcome(draft_id: IdPath, body: DraftOutcomeIn, components: ComponentsDep) -> DraftOutcomeOut:
     """Sent as is, edited (``final_text`` = what was sent) or discarded; 409 when already recorded."""
     row = await run_in_threadpool(components.support.draft_outcome, draft_id, body.outcome, body.final_text)
     return DraftOutcomeOut(**row)

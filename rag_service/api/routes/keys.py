@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 from starlette.concurrency import run_in_threadpool
 
-from ..auth import AUTH_RESPONSES, allow
+from ...errors import Conflict
+from ..auth import AUTH_RESPONSES, Admin, IdPath, allow, documented
 from ..deps import ComponentsDep
 from ..schemas import KeyCreated, KeyIn, KeyOut
 
@@ -27,7 +28,10 @@ async def create_key(body: KeyIn, components: ComponentsDep) -> KeyCreated:
     return KeyCreated(**KeyOut.from_core(key).model_dump(), secret=secret)
 
 
-@router.delete("/{key_id}", response_model=KeyOut)
-async def revoke_key(key_id: str, components: ComponentsDep) -> KeyOut:
-    """Revoked at once: the next request with the key gets 401."""
+@router.delete("/{key_id}", response_model=KeyOut, responses=documented(404, 409))
+async def revoke_key(key_id: IdPath, components: ComponentsDep, caller: Admin) -> KeyOut:
+    """Revoked at once: the next request with the key gets 401. A key cannot revoke itself (an admin
+    would lock themselves out; use another admin key or `rag-admin keys revoke`)."""
+    if key_id == caller.key_id:
+        raise Conflict("a key cannot revoke itself")
     return KeyOut.from_core(await run_in_threadpool(components.keys.revoke, key_id))
