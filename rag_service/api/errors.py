@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -71,6 +72,16 @@ def _methods(request: Request) -> set[str]:
     return methods
 
 
+def _browser_page(request: Request) -> bool:
+    """A browser (it asks for HTML) reading one of the service's HTML pages."""
+    route = request.scope.get("route")
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and getattr(route, "response_class", None) is HTMLResponse
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.middleware("http")
     async def _request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -106,7 +117,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RagError)
-    async def _rag_error(request: Request, exc: RagError) -> JSONResponse:
+    async def _rag_error(request: Request, exc: RagError) -> Response:
+        if isinstance(exc, Unauthorized) and _browser_page(request):  # a person, not a client: sign in first
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
         status, type_, public = next(
             ((status, type_, public) for cls, status, type_, public in _STATUS if isinstance(exc, cls)),
             (500, "internal_error", False),
