@@ -110,6 +110,22 @@ def test_a_question_the_sentences_do_not_answer_is_refused(quote_client: Client)
     assert body["confidence"] == 0.2
 
 
+def test_a_full_queue_at_the_check_is_busy_not_a_refusal(quote_client: Client) -> None:
+    """When the model's queue fills while a question waits for its yes/no pass, the customer is told
+    to retry (429): not refused as if the help center had no answer, and nothing is recorded."""
+    from rag_service.model.llm import Overloaded
+
+    client, gen = quote_client()
+
+    def busy(prompt: str) -> float:
+        raise Overloaded(3)
+
+    gen.support = busy
+    r = client.post("/v1/answer", json={"question": "Wie lange dauert die Lieferung eines Pakets?"})
+    assert r.status_code == 429 and r.headers["retry-after"] == "3"
+    assert client.get("/v1/analytics").json()["questions"] == 0
+
+
 def test_a_table_row_is_quoted_with_its_column_headings(quote_client: Client) -> None:
     client, _ = quote_client(quote_sentences=1)
     body = client.post("/v1/answer", json={"question": "What is the monthly price of the Pro plan?"}).json()

@@ -26,7 +26,7 @@ from functools import cache
 from .. import prompts
 from ..errors import BackendUnavailable
 from ..index.lexical import tokenize
-from ..model.llm import Message, YesNo
+from ..model.llm import Message, Overloaded, YesNo
 from .citations import FREE, MARKER, NAME, marker_numbers, quantities, split_sentences, with_digits
 
 log = logging.getLogger(__name__)
@@ -225,8 +225,8 @@ def judged(judge: YesNo, answer: str, passages: Sequence[str]) -> float:
 def _probability(judge: YesNo, messages: list[Message]) -> float:
     try:
         return judge.yes_probability(messages)
-    except BackendUnavailable:
-        raise  # the model itself is down: the request fails, it is not refused
+    except (BackendUnavailable, Overloaded):
+        raise  # the model is down or its queue full: the request fails (503/429), it is not refused
     except Exception:  # a check that cannot run does not pass
         log.exception("yes/no check failed")
         return 0.0
