@@ -282,6 +282,7 @@ def main() -> int:
     from rag_service.config import load_settings
     from rag_service.index.embeddings import build_embedder
     from rag_service.index.store import Store
+    from rag_service.model.model_files import DEFAULT_GENERATOR, model_path
 
     with tempfile.TemporaryDirectory(prefix="rag-load-") as tmp:
         env = {
@@ -292,6 +293,9 @@ def main() -> int:
             "RAG_MAX_QUEUE": str(a.queue),
             "LOAD_CLIENTS": str(clients),
         }
+        mine = load_settings()  # the caller's model, though the index and database are fresh
+        if a.model == "real" and not mine.llm_url:
+            env["RAG_LLM_MODEL_PATH"] = str(mine.llm_model_path or model_path(mine.models_dir, DEFAULT_GENERATOR))
         settings = load_settings(data_dir=Path(tmp) / "data")
         store = Store(settings, build_embedder(settings))
         ingest_paths(store, [a.kb], settings=settings)
