@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from .access import KeyStore
+from .answer.cache import AnswerCache
 from .answer.pipeline import Pipeline
 from .answer.route import IntentModel, Router
 from .config import Settings
@@ -108,6 +109,17 @@ class Components:
                 settings.webhook_url, settings.webhook_secret, support=support, retries=settings.webhook_retries
             )
         router = Router(embedder, IntentModel.load())
+        cache = (
+            AnswerCache(
+                engine,
+                store,
+                similarity=settings.cache_similarity,
+                ttl_hours=settings.cache_ttl_hours,
+                entries=settings.cache_entries,
+            )
+            if settings.answer_cache
+            else None
+        )
         pipeline = Pipeline(
             settings,
             retriever,
@@ -117,6 +129,7 @@ class Components:
             support=support,
             notifier=notifier,
             router=router,
+            cache=cache,
         )
         drafter = Drafter(pipeline, support, conversations, router)
         keys = KeyStore(engine)
@@ -141,6 +154,12 @@ class Components:
             ),
             notifier,
         )
+
+    def forget_answers(self, doc_id: str) -> None:
+        """Cached answers citing ``doc_id`` go with it (a stale one is never served either way:
+        each hit checks its documents' versions)."""
+        if self.pipeline.cache is not None:
+            self.pipeline.cache.forget(doc_id)
 
     @classmethod
     def load(cls, settings: Settings) -> Components:

@@ -116,6 +116,20 @@ class Settings(BaseSettings):
         description="Model's probability that the quoted sentences answer the question, below which the question is "
         "refused (answer_mode=quote; calibrated on the dev splits, see README).",
     )
+    answer_cache: bool = Field(
+        True,
+        description="Answer a repeated question (same terms, language and audience; no conversation history or "
+        "customer profile behind it) from the answer cache, without the model.",
+    )
+    cache_similarity: float = Field(
+        0.95,
+        ge=0.5,
+        le=1.0,
+        description="Cosine similarity of two questions' vectors from which the second gets the first's cached answer "
+        "(on top of equal terms; measured with rag-eval cache, see README).",
+    )
+    cache_ttl_hours: float = Field(24, gt=0, le=24 * 365, description="Age after which a cached answer is not used.")
+    cache_entries: int = Field(5000, ge=1, le=10_000_000, description="Most cached answers; the least used go first.")
     lexical_weight: float = Field(
         0.25, ge=0.0, le=2.0, description="Weight of BM25 against dense ranks in the fusion (0 = dense only)."
     )

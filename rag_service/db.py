@@ -13,7 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, inspect
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -116,6 +128,23 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AnswerCacheRow(Base):
+    """A cached answer (rag_service/answer/cache.py). Nothing the customer wrote is kept: the key is
+    a digest of the question's terms, the vector a point in embedding space."""
+
+    __tablename__ = "answer_cache"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    answer: Mapped[str] = mapped_column(Text)
+    citations_json: Mapped[str] = mapped_column(Text)
+    documents_json: Mapped[str] = mapped_column(Text)  # {doc_id: content hash} of the cited documents
+    confidence: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    last_hit_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

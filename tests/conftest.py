@@ -73,6 +73,7 @@ SCRIPTED: dict[str, object] = {
     "query_translation": False,
     "query_rewrite": False,
     "passages_best_last": False,
+    "answer_cache": False,  # each scripted reply answers its own request (tests/test_cache.py tests the cache)
 }
 
 

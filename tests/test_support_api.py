@@ -197,8 +197,10 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path) ->
     old.dispose()
     engine = make_engine(url)
     upgrade(engine)
-    assert current_revision(engine) == "0004"
-    assert {"customers", "handoffs", "feedback", "drafts", "api_keys"} <= set(inspect(engine).get_table_names())
+    assert current_revision(engine) == "0005"
+    assert {"customers", "handoffs", "feedback", "drafts", "api_keys", "answer_cache"} <= set(
+        inspect(engine).get_table_names()
+    )
     with engine.connect() as c:
         assert c.execute(text("SELECT id FROM conversations")).scalar() == "conv_old"  # data kept
     upgrade(engine)  # idempotent
@@ -209,7 +211,7 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path) ->
 def test_a_fresh_database_gets_every_table(tmp_path: Path, url: str) -> None:
     engine = make_engine(url.format(tmp=tmp_path))
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     engine.dispose()
 
 

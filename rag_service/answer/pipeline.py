@@ -22,6 +22,7 @@ from ..errors import InvalidInput
 from ..index.retrieval import Passage, Retriever
 from ..language import SUPPORTED
 from ..model.llm import Generator, Message, Usage, YesNo
+from .cache import AnswerCache, Cached
 from .check import SentenceCheck, Sentences, answered, check_sentence, cited_numbers, judged
 from .citations import MARKER, Renumberer
 from .generate import answer_messages, foreign, generate, quoted
@@ -44,6 +45,7 @@ class Pipeline:
         support: SupportStore | None = None,  # None: handoffs are not recorded (a bare pipeline)
         notifier: HandoffNotifier | None = None,
         router: Router | None = None,
+        cache: AnswerCache | None = None,  # answers to repeated questions (answer/cache.py)
     ) -> None:
         self.settings = settings
         self.retriever = retriever
@@ -53,6 +55,7 @@ class Pipeline:
         self.support = support
         self.notifier = notifier
         self.router = router or Router()  # patterns only, unless given the trained model
+        self.cache = cache
         self.selector = Selector(
             retriever.store.embedder, sentences=settings.quote_sentences, words=settings.quote_words
         )
@@ -95,13 +98,26 @@ class Pipeline:
         prefix = f"{result.disclosure}\n\n" if result.disclosure else ""
         with t.stage("route"):
             route = self.router.route(question)  # the customer's own words decide
+        # an answer that depends on nothing but the question may be shared with whoever asks it again
+        shared = self.cache is not None and route.reason is None and not history and plan is None
+        cached = None
+        if shared:
+            assert self.cache is not None
+            with t.stage("cache"):
+                cached = self.cache.lookup(question, language, query.audience)
         if route.reason is not None:
             steps = self._say(result, "handoff", route.reason, texts.handoff)
+        elif cached is not None:
+            steps = self._from_cache(result, cached)
         else:
             steps = self._answer(result, question, query, history, plan, texts)
         for event in steps:  # the disclosure rides on the first text, sent once the model accepted the request
             yield TextDelta(prefix + event.text) if prefix else event
             prefix = ""
+        if shared and cached is None and result.action == "answer":
+            assert self.cache is not None
+            with t.stage("cache"):
+                self.cache.put(question, result, query.audience)
         t["total_ms"] = (time.perf_counter() - started) * 1000
         self.conversations.add_exchange(
             cid,
@@ -117,6 +133,12 @@ class Pipeline:
         if result.action == "handoff" and self.support is not None:
             result.handoff_id = record_handoff(result, customer_id, self.conversations, self.support, self.notifier)
         yield Done(result)
+
+    @staticmethod
+    def _from_cache(result: AnswerResult, cached: Cached) -> Iterator[TextDelta]:
+        result.answer, result.citations, result.confidence = cached.answer, list(cached.citations), cached.confidence
+        result.timings["cache_hit"] = 1
+        yield TextDelta(cached.answer)
 
     def _answer(
         self,

@@ -61,11 +61,19 @@ class Timings(BaseModel):
     generate_calls: int = 0
     check_calls: int = Field(0, description="Model calls of the judged check (RAG_GUARD_JUDGE).")
     model_calls: int = Field(0, description="All model calls for this answer.")
+    cache_ms: float = 0
+    cache_hit: bool = Field(
+        False, description="Answered from the answer cache (an earlier answer to the same question)."
+    )
 
     @classmethod
     def of(cls, r: AnswerResult) -> Timings:
         return cls.model_validate(
-            {**{k: round(v, 1) for k, v in r.timings.items()}, "model_calls": r.timings.model_calls}
+            {
+                **{k: round(v, 1) for k, v in r.timings.items()},
+                "model_calls": r.timings.model_calls,
+                "cache_hit": bool(r.timings.get("cache_hit")),
+            }
         )
 
 

@@ -245,6 +245,12 @@ class Store:
                 hits.append(Hit(Chunk.from_metadata(cid, text or "", dict(meta or {})), 1.0 - float(dist)))
         return hits[:k]
 
+    def vocabulary(self) -> frozenset[str]:
+        """Every term of the indexed passages (the BM25 index's vocabulary, as ``tokenize`` makes them)."""
+        self._refresh_if_changed()
+        lex = self._lexical_index()
+        return lex.vocab if lex else frozenset()
+
     def lexical_search(self, query: str, *, k: int, audience: Audience | None = "public") -> list[Hit]:
         """BM25 over the same chunks; finds exact names, numbers and rare words dense search blurs."""
         self._refresh_if_changed()

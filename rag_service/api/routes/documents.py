@@ -75,6 +75,7 @@ async def upload_document(
                     raise DocumentError(doc_id, result.reason)
                 components.store.refresh_lexical()
                 record = components.store.document(doc_id)
+                components.forget_answers(doc_id)
             assert record is not None
             return DocumentUploadOut(**DocumentOut.from_record(record).model_dump(), status=result.status)  # type: ignore[arg-type]
 
@@ -86,6 +87,7 @@ async def delete_document(doc_id: IdPath, request: Request, components: Componen
     def delete() -> None:
         with _write_lock(request):
             components.store.delete_document(doc_id)
+            components.forget_answers(doc_id)
 
     await run_in_threadpool(delete)
     return Response(status_code=204)
