@@ -642,6 +642,47 @@ def pii(dataset: Path, split: str, show_errors: bool, out: Path | None) -> None:
         write_json(out, report)
 
 
+@main.command()
+@click.argument("sets", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True)
+@click.option("--asks", default=1000, show_default=True, type=click.IntRange(1), help="Asks in the repeat stream.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures as JSON.")
+def cache(sets: tuple[Path, ...], split: str, asks: int, seed: int, out: Path | None) -> None:
+    """How the answer cache matches questions on knowledge-base sets: false hits (a cached answer
+    given to a question with another right answer; must be 0) and the hit rate on a stream of
+    repeated questions typed again in the ways customers do (``eval/cache.py``)."""
+
+    from .cache import VARIANTS, measure
+
+    settings = load_settings()
+    rows = measure(
+        list(sets), build_embedder(settings), settings, split=None if split == "all" else split, asks=asks, seed=seed
+    )
+    table = Table(title=f"answer cache (similarity {settings.cache_similarity}, {split} questions, {asks} asks)")
+    for col in ("set", "questions", "pairs", "false hits", "repeats", "hit rate", "stream false hits", *VARIANTS):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["set"],
+            str(r["questions"]),
+            str(r["pairs"]),
+            str(r["false_hits"]),
+            str(r["repeats"]),
+            _fmt(r["hit_rate"], 2),
+            str(r["stream_false_hits"]),
+            *(_fmt(r["hit_rate_by_variant"][k], 2) for k in VARIANTS),
+        )
+    Console(width=200).print(table)
+    for r in rows:
+        for e in r["false_hit_examples"]:
+            click.echo(f"{r['set']}: false hit: {e['asked']!r} got the answer of {e['got_answer_of']!r}")
+    if out:
+        from .report import write_json
+
+        write_json(out, {"similarity": settings.cache_similarity, "split": split, "sets": rows})
+
+
 def _fingerprint(settings: Settings) -> str:
     """What makes in-process answers comparable: settings (minus scratch paths), the core's code and
     prompts. Part of the cache key, so a resumed run never mixes answers of two configurations."""

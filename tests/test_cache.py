@@ -132,3 +132,25 @@ def test_the_cache_can_be_switched_off(client: Any) -> None:
     http, _ = client(answer_cache=False)
     ask(http, QUESTION)
     assert not ask(http, QUESTION)["timings"]["cache_hit"]
+
+
+def test_rag_eval_cache_measures_false_hits_and_the_hit_rate(tmp_path: Path) -> None:
+    """`rag-eval cache` on a knowledge-base set of the repository: every pair of its questions compared,
+    no question given another's answer, and most typed-again repeats answered from the cache."""
+    import json
+
+    from click.testing import CliRunner
+
+    from eval.cli import main as rag_eval
+
+    from .conftest import ROOT
+
+    out = tmp_path / "cache.json"
+    run = CliRunner().invoke(
+        rag_eval,
+        ["cache", str(ROOT / "eval" / "kbs" / "kb_fjordkasse"), "--split", "dev", "--asks", "200", "--out", str(out)],
+    )
+    assert run.exit_code == 0, run.output
+    (row,) = json.loads(out.read_text())["sets"]
+    assert row["pairs"] > 1000 and row["false_hits"] == 0 and row["stream_false_hits"] == 0
+    assert row["hit_rate"] > 0.8 and row["hit_rate_by_variant"]["verbatim"] == 1.0
