@@ -116,6 +116,9 @@ class Settings(BaseSettings):
         description="Model's probability that the quoted sentences answer the question, below which the question is "
         "refused (answer_mode=quote; calibrated on the dev splits, see README).",
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Server log lines: text, or one JSON object per line with the request id (PII redacted)."
+    )
     answer_cache: bool = Field(
         True,
         description="Answer a repeated question (same terms, language and audience; no conversation history or "

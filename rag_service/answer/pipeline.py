@@ -21,6 +21,7 @@ from ..desk.support import HandoffNotifier, SupportStore
 from ..errors import InvalidInput
 from ..index.retrieval import Passage, Retriever
 from ..language import SUPPORTED
+from ..metrics import observe_answer
 from ..model.llm import Generator, Message, Usage, YesNo
 from .cache import AnswerCache, Cached
 from .check import SentenceCheck, Sentences, answered, check_sentence, cited_numbers, judged
@@ -119,6 +120,7 @@ class Pipeline:
             with t.stage("cache"):
                 self.cache.put(question, result, query.audience)
         t["total_ms"] = (time.perf_counter() - started) * 1000
+        observe_answer(result, cache_lookup=shared)
         self.conversations.add_exchange(
             cid,
             question=question,

@@ -16,7 +16,7 @@ from ..components import Components
 from ..config import Settings
 from .body import BodyLimit
 from .errors import install_error_handlers
-from .routes import analytics, answer, chat, documents, drafts, health, keys, login, support
+from .routes import analytics, answer, chat, documents, drafts, health, keys, login, metrics, support
 
 log = logging.getLogger("rag_service.api")
 
@@ -76,4 +76,5 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(analytics.router)
     app.include_router(keys.router)
     app.include_router(login.router)
+    app.include_router(metrics.router)
     return app

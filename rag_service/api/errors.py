@@ -4,6 +4,7 @@ internal messages and stack traces go to the log under the same request id, neve
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from urllib.parse import urlencode
 
@@ -26,6 +27,8 @@ from ..errors import (
     StoreError,
     Unauthorized,
 )
+from ..logs import REQUEST_ID
+from ..metrics import REQUEST_SECONDS, REQUESTS
 from ..model.llm import Overloaded
 from ..model.llm_worker import ModelFailure
 
@@ -72,6 +75,11 @@ def _methods(request: Request) -> set[str]:
     return methods
 
 
+def _route(request: Request) -> str:
+    """The matched route's template (``/v1/handoffs/{handoff_id}``): a metric label with few values."""
+    return getattr(request.scope.get("route"), "path", None) or "unmatched"
+
+
 def _browser_page(request: Request) -> bool:
     """A browser (it asks for HTML) reading one of the service's HTML pages."""
     route = request.scope.get("route")
@@ -86,7 +94,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.middleware("http")
     async def _request_id(request: Request, call_next):  # type: ignore[no-untyped-def]
         rid = request_id(request)
-        response = await call_next(request)
+        token = REQUEST_ID.set(rid)  # in every log line of this request (RAG_LOG_FORMAT=json)
+        began = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:  # answered 500 by the outermost middleware
+            REQUESTS.labels(_route(request), request.method, "500").inc()
+            raise
+        finally:
+            REQUEST_ID.reset(token)
+        REQUESTS.labels(_route(request), request.method, str(response.status_code)).inc()
+        REQUEST_SECONDS.labels(_route(request), request.method).observe(time.perf_counter() - began)
         response.headers["X-Request-Id"] = rid
         return response
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import tempfile
 
 import click
 import uvicorn
@@ -12,6 +14,7 @@ from fastapi import FastAPI
 from ..components import llama_spec
 from ..config import load_settings
 from ..errors import RagError
+from ..logs import configure as configure_logs
 from ..model.llm_worker import self_check
 
 
@@ -28,7 +31,9 @@ def app_factory() -> FastAPI:
     """Entry point for uvicorn workers: settings from the environment, built once per process."""
     from .app import create_app
 
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logs(settings.log_format)  # each worker process configures its own
+    return create_app(settings)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +45,7 @@ def main(host: str, port: int, workers: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()  # fail fast, with a readable message, before uvicorn starts
+        configure_logs(settings.log_format)
         if settings.auth == "off" and not is_loopback(host):
             raise click.ClickException(
                 f"RAG_AUTH=off serves everyone as the operator: allowed only on loopback, not on {host}. "
@@ -54,7 +60,11 @@ def main(host: str, port: int, workers: int) -> None:
             )
     except RagError as exc:
         raise click.ClickException(str(exc)) from exc
-    uvicorn.run("rag_service.api.serve:app_factory", factory=True, host=host, port=port, workers=workers)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # /metrics sums every worker's figures
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rag-metrics-")
+    uvicorn.run(
+        "rag_service.api.serve:app_factory", factory=True, host=host, port=port, workers=workers, log_config=None
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 import httpx
 
 from ..errors import BackendUnavailable, ConfigError, RagError
+from ..metrics import QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -157,12 +158,14 @@ class Gate:
             if self._waiting > self._max_waiting:
                 raise Overloaded(self._retry_after_s)
             self._waiting += 1
+        QUEUE.inc()
         self._lock.acquire()
 
     def leave(self) -> None:
         self._lock.release()
         with self._count:
             self._waiting -= 1
+        QUEUE.dec()
 
     @contextmanager
     def hold(self) -> Iterator[None]:
