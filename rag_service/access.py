@@ -23,7 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import ApiKeyRow, now
+from .db import ApiKeyRow, now, utc
 from .errors import Forbidden, InvalidInput, NotFound, Unauthorized
 
 Role = Literal["customer", "agent", "qa", "admin"]
@@ -136,20 +136,13 @@ class KeyStore:
             if row is None or row.revoked_at is not None:
                 raise Unauthorized("the API key is unknown or revoked")
             stamp = now()
-            if row.last_used_at is None or (stamp - _aware(row.last_used_at)).total_seconds() > 60:
+            if row.last_used_at is None or (stamp - utc(row.last_used_at)).total_seconds() > 60:
                 row.last_used_at = stamp  # at most one write a minute per key
             return Principal(role=row.role, key_id=row.id, name=row.name, customer_id=row.customer_id)  # type: ignore[arg-type]
 
 
 def _find(s: Session, digest: str) -> ApiKeyRow | None:
     return s.scalar(select(ApiKeyRow).where(ApiKeyRow.digest == digest))
-
-
-def _aware(t: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns; they were written in UTC."""
-    from datetime import UTC
-
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def _key(row: ApiKeyRow) -> ApiKey:
@@ -159,7 +152,7 @@ def _key(row: ApiKeyRow) -> ApiKey:
         role=row.role,  # type: ignore[arg-type]
         customer_id=row.customer_id,
         prefix=row.prefix,
-        created_at=_aware(row.created_at),
-        revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
-        last_used_at=_aware(row.last_used_at) if row.last_used_at else None,
+        created_at=utc(row.created_at),
+        revoked_at=utc(row.revoked_at) if row.revoked_at else None,
+        last_used_at=utc(row.last_used_at) if row.last_used_at else None,
     )

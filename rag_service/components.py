@@ -96,8 +96,7 @@ class Components:
     def build(cls, settings: Settings, *, embedder: Embedder, generator: Generator) -> Components:
         """Wire the parts; tests call this with fakes for the embedder or the generator."""
         store = Store(settings, embedder)
-        floor = settings.relevance_floor if settings.relevance_floor is not None else embedder.relevance_floor
-        retriever = Retriever(store, top_k=settings.top_k, floor=floor, lexical_weight=settings.lexical_weight)
+        retriever = Retriever.configured(store, settings)
         engine = make_engine(settings.db_url)
         upgrade(engine)
         redact = None if settings.keep_raw_transcripts else redactor().redact

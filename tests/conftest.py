@@ -165,3 +165,21 @@ def make_client(tmp_path: Path, kb_store: Store, app_client):  # type: ignore[no
         return app_client(kb_store.data_dir if kb else tmp_path / "data", *replies, **{**SCRIPTED, **overrides})
 
     return make
+
+
+@pytest.fixture
+def kb_data(tmp_path: Path, kb_store: Store) -> Path:
+    """A writable copy of the help center's index (documents change in these tests)."""
+    target = tmp_path / "data"
+    shutil.copytree(kb_store.data_dir, target)
+    return target
+
+
+@pytest.fixture
+def kb_client(app_client: Any, kb_data: Path) -> Any:
+    """``kb_client(**settings)``: a client over ``kb_data`` with the default (quoting) answer path."""
+
+    def make(**overrides: Any) -> Any:
+        return app_client(kb_data, **{"query_translation": False, **overrides})
+
+    return make

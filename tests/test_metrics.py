@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rag_service.logs import JsonFormatter
 
-from .test_cache import QUESTION, ask, client, data_dir  # noqa: F401  (fixtures)
+from .test_cache import QUESTION, ask
 
 
 def samples(http: Any, headers: dict[str, str] | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -31,8 +31,8 @@ def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
-def test_metrics_count_what_the_questions_did(client: Any) -> None:
-    http, _ = client()
+def test_metrics_count_what_the_questions_did(kb_client: Any) -> None:
+    http, _ = kb_client()
     before = samples(http)
     ask(http, QUESTION)
     ask(http, QUESTION)  # from the cache
@@ -62,8 +62,8 @@ def test_metrics_need_a_qa_or_admin_key(app_client: Any, kb_store: Any) -> None:
     assert "rag_requests_total" in str(samples(http, {"Authorization": f"Bearer {qa}"}))
 
 
-def test_json_log_lines_carry_the_request_id_and_no_personal_data(client: Any) -> None:
-    http, _ = client()
+def test_json_log_lines_carry_the_request_id_and_no_personal_data(kb_client: Any) -> None:
+    http, _ = kb_client()
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())

@@ -93,7 +93,8 @@ class Pipeline:
         known = profile.language if profile and profile.language in SUPPORTED else None
         language = language_of(question, query.language or known, history)
         texts = prompts.service_texts(language)
-        result = AnswerResult(f"ans_{uuid.uuid4().hex[:20]}", cid, "answer", None, "", language, [], timings=t)
+        answer_id = query.answer_id or new_answer_id()
+        result = AnswerResult(answer_id, cid, "answer", None, "", language, [], timings=t)
         if query.disclose and not any(turn.role == "assistant" for turn in history):
             result.disclosure = texts.disclosure
         prefix = f"{result.disclosure}\n\n" if result.disclosure else ""
@@ -296,9 +297,7 @@ class Pipeline:
     ) -> AnswerResult:
         """A checked, cited text from a caller's own prompt over ``passages`` (numbered as given),
         outside any conversation: agent drafts use it. An empty ``answer`` means nothing passed."""
-        result = AnswerResult(
-            f"ans_{uuid.uuid4().hex[:20]}", "", "answer", None, "", language, [], passages=list(passages)
-        )
+        result = AnswerResult(new_answer_id(), "", "answer", None, "", language, [], passages=list(passages))
         usage, settings = Usage(), self.settings
         text = generate(
             self.generator, messages, max_tokens=settings.max_tokens, temperature=settings.temperature, usage=usage
@@ -306,6 +305,10 @@ class Pipeline:
         for _ in self._checked(result, question, passages, text, usage):
             pass
         return result
+
+
+def new_answer_id() -> str:
+    return f"ans_{uuid.uuid4().hex[:20]}"
 
 
 def _emit(sent: list[str], text: str) -> str | None:

@@ -35,6 +35,7 @@ class Query:
     history: Sequence[Turn] | None = None  # None: read the conversation's recent turns from the store
     audience: Audience = "public"
     disclose: bool = False  # start the first reply of a conversation with the AI disclosure
+    answer_id: str | None = None  # the id the answer gets (None: a new one); the chat endpoint names it first
 
 
 class Timings(dict[str, float]):

@@ -4,6 +4,7 @@ core's types: ``*Out.from_result`` decides exactly what a client sees."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -75,6 +76,17 @@ class Timings(BaseModel):
                 "cache_hit": bool(r.timings.get("cache_hit")),
             }
         )
+
+
+class RecordedAnswerOut(BaseModel):
+    id: str
+    conversation_id: str
+    action: Literal["answer", "refuse", "handoff"]
+    reason: str | None
+    answer: str
+    language: str | None
+    citations: list[CitationOut]
+    created_at: datetime
 
 
 class GroundingOut(BaseModel):

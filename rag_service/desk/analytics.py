@@ -23,9 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ..db import DraftRow, FeedbackRow, MessageRow
+from ..db import DraftRow, FeedbackRow, MessageRow, utc
 from ..index.embeddings import Embedder
-from .support import utc
 
 GAP_REASONS = {"not_in_knowledge_base", "unsupported_answer", "repeated_failure", "low_confidence"}
 MAX_CLUSTERED = 1000  # most recent questions clustered per request; embedding is the cost

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..db import ConversationRow, MessageRow
+from ..db import ConversationRow, MessageRow, utc
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,23 @@ class ConversationStore:
                 .limit(1)
             ).first()
         return (False, None) if row is None else (True, row[0])
+
+    def recorded_answer(self, answer_id: str) -> dict[str, Any] | None:
+        """An answer as it was sent: text, action, reason, language, citations, its conversation."""
+        with self.session() as s:
+            row = s.scalars(select(MessageRow).where(MessageRow.answer_id == answer_id).limit(1)).first()
+            if row is None:
+                return None
+            return {
+                "id": answer_id,
+                "conversation_id": row.conversation_id,
+                "action": row.action,
+                "reason": row.reason,
+                "answer": row.content,
+                "language": row.language,
+                "citations": json.loads(row.citations_json or "[]"),
+                "created_at": utc(row.created_at),
+            }
 
     def history(self, conversation_id: str, *, turns: int) -> list[Turn]:
         """The last ``turns`` question/answer pairs, oldest first."""

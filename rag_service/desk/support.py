@@ -10,14 +10,14 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol, TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..db import CustomerRow, DraftRow, FeedbackRow, HandoffRow, MessageRow, now
+from ..db import CustomerRow, DraftRow, FeedbackRow, HandoffRow, MessageRow, now, utc
 from ..errors import Conflict, InvalidInput, NotFound
 
 HandoffStatus = Literal["open", "claimed", "closed"]
@@ -59,11 +59,6 @@ class Handoff:
     claimed_at: datetime | None
     created_at: datetime
     webhook_delivered: bool
-
-
-def utc(t: datetime) -> datetime:
-    """SQLite hands stored times back without their zone; they were written in UTC."""
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _customer(r: CustomerRow) -> Customer:

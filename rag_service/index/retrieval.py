@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..config import Settings
 from .documents import Audience, Chunk
 from .embeddings import embed_query
 from .store import Store
@@ -57,6 +58,12 @@ class Retriever:
         # lexical weight 1.0 .853/.672/.963, 0.5 .853/.712/.958, 0.25 .882/.720/.958: a quarter keeps
         # exact-term hits (numbers, product names) at the smallest cost (RAG_LEXICAL_WEIGHT).
         self.lexical_weight = lexical_weight
+
+    @classmethod
+    def configured(cls, store: Store, settings: Settings) -> Retriever:
+        """As the RAG_* settings say (the relevance floor defaults to the embedder's own)."""
+        floor = settings.relevance_floor if settings.relevance_floor is not None else store.embedder.relevance_floor
+        return cls(store, top_k=settings.top_k, floor=floor, lexical_weight=settings.lexical_weight)
 
     def retrieve(
         self, queries: Sequence[str], *, top_k: int | None = None, audience: Audience | None = "public"

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from ...answer.types import Query
-from ..auth import AUTH_RESPONSES, Anyone, own_conversation
-from ..deps import PipelineDep
-from ..schemas import AnswerIn, AnswerOut
+from ...errors import Forbidden, NotFound
+from ..auth import AUTH_RESPONSES, Anyone, IdPath, documented, own_conversation
+from ..deps import ComponentsDep, PipelineDep
+from ..schemas import AnswerIn, AnswerOut, RecordedAnswerOut
 
 router = APIRouter(prefix="/v1", tags=["answers"], responses=AUTH_RESPONSES)
 
@@ -25,3 +26,19 @@ async def answer(body: AnswerIn, pipeline: PipelineDep, caller: Anyone, request:
     )
     result = await run_in_threadpool(pipeline.answer, query)
     return AnswerOut.from_result(result)
+
+
+@router.get("/answers/{answer_id}", response_model=RecordedAnswerOut, responses=documented(404))
+async def recorded_answer(answer_id: IdPath, components: ComponentsDep, caller: Anyone) -> RecordedAnswerOut:
+    """An answer as it was sent, with its citations: for clients whose library keeps only the text of
+    a chat completion (its id is ``chatcmpl-<answer id>``). A customer key reads only its own."""
+    conversations = components.conversations
+    exists, customer = await run_in_threadpool(conversations.customer_of_answer, answer_id)
+    if not exists:
+        raise NotFound(f"no answer {answer_id}")
+    if caller.role == "customer" and customer != caller.customer_id:
+        raise Forbidden("this answer belongs to another customer")
+    found = await run_in_threadpool(conversations.recorded_answer, answer_id)
+    if found is None:
+        raise NotFound(f"no answer {answer_id}")
+    return RecordedAnswerOut(**found)

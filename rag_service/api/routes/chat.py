@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -20,6 +19,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from ...answer.pipeline import new_answer_id
 from ...answer.types import Done, Event, Query, TextDelta
 from ...desk.conversations import Turn
 from ...errors import InvalidInput
@@ -73,9 +73,10 @@ async def chat_completions(
 ) -> JSONResponse | StreamingResponse:
     query = _query(body, x_conversation_id)
     await run_in_threadpool(own_conversation, request, caller, query.conversation_id)
-    query = replace(query, customer_id=caller.acting_for(query.customer_id))
+    answer_id = new_answer_id()  # the completion's id names the answer (GET /v1/answers/{id} has its citations)
+    query = replace(query, customer_id=caller.acting_for(query.customer_id), answer_id=answer_id)
     model = body.model or "rag-service"
-    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    completion_id = f"chatcmpl-{answer_id}"
     slot = ExitStack()  # a stream holds one of the key's concurrent streams until it ends
     if body.stream:
         slot.enter_context(components.quota.stream(caller_id(request, caller)))
@@ -93,7 +94,10 @@ async def chat_completions(
             if isinstance(event, TextDelta):
                 parts.append(event.text)
             else:
-                return JSONResponse(chat_completion(event.result, "".join(parts), model, completion_id))
+                return JSONResponse(
+                    chat_completion(event.result, "".join(parts), model, completion_id),
+                    headers={"X-Answer-Id": answer_id},
+                )
             event = await run_in_threadpool(_first, events)
 
     async def sse() -> AsyncIterator[str]:
@@ -149,7 +153,12 @@ async def chat_completions(
     return StreamingResponse(
         sse(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Request-Id": request_id(request)},
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            "X-Request-Id": request_id(request),
+            "X-Answer-Id": answer_id,  # known before the stream: its citations at GET /v1/answers/{id}
+        },
     )
 
 

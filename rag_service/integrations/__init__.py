@@ -1,0 +1,1 @@
+"""Adapters to libraries users already build with (``langchain``)."""
