@@ -150,6 +150,7 @@ class Components:
                 staff=settings.rate_limit_staff,
                 storage_uri=settings.rate_limit_storage,
                 streams=settings.max_streams_per_key,
+                engine=engine,
             ),
             notifier,
         )

@@ -208,8 +208,9 @@ class Settings(BaseSettings):
     rate_limit_staff: str = Field("600/minute", description="Requests per agent, qa or admin key; 429 beyond.")
     rate_limit_storage: str = Field(
         "memory://",
-        description="Where request counts live: memory:// (one process) or e.g. redis://host:6379 "
-        "shared by several workers.",
+        description="Where request counts live: memory:// (one process), database (the service's database, "
+        "shared by every worker and replica; rag-serve --workers N uses it unless told otherwise) or a limits "
+        "storage URI such as redis://host:6379.",
     )
     max_streams_per_key: int = Field(2, ge=1, le=100, description="Answers one key may stream at once; 429 beyond.")
     max_body_kb: int = Field(

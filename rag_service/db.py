@@ -152,6 +152,15 @@ class AnswerCacheRow(Base):
     hits: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RateEventRow(Base):
+    """One request counted by a rate limit (rag_service/ratestore.py, RAG_RATE_LIMIT_STORAGE=database)."""
+
+    __tablename__ = "rate_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)  # seconds since the epoch
+
+
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """Deleted rows are overwritten with zeros, not left in free pages (an erased customer's words
     must not stay in the file)."""

@@ -1,5 +1,6 @@
-"""Abuse limits per API key: request rates (the ``limits`` library, moving windows, in memory or in
-a shared store such as Redis for several workers) and concurrent answer streams (per process)."""
+"""Abuse limits per API key: request rates (the ``limits`` library, moving windows, in memory, in the
+service's database — ``database``, shared by several workers — or a store such as Redis) and
+concurrent answer streams (per process)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from limits import RateLimitItem, parse_many, storage, strategies
+from sqlalchemy.engine import Engine
 
 from .errors import ConfigError, RateLimited
+from .ratestore import DatabaseStorage
 
 
 class Quota:
-    def __init__(self, *, customer: str, staff: str, storage_uri: str = "memory://", streams: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        customer: str,
+        staff: str,
+        storage_uri: str = "memory://",
+        streams: int = 2,
+        engine: Engine | None = None,  # for storage_uri "database"
+    ) -> None:
         try:
             self._items = {"customer": parse_many(customer), "staff": parse_many(staff)}
-            self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
+            if storage_uri == "database":
+                if engine is None:
+                    raise ConfigError("RAG_RATE_LIMIT_STORAGE=database needs the service's database")
+                self._limiter = strategies.MovingWindowRateLimiter(DatabaseStorage(engine))
+            else:
+                self._limiter = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
         except (ValueError, ConfigError) as exc:
             raise ConfigError(f"rate limits: {exc}") from exc
         self._streams_allowed = streams

@@ -85,3 +85,28 @@ def test_long_questions_and_unsupported_uploads_get_clear_errors(make_client: An
     assert r.status_code == 422 and "100 characters" in r.json()["error"]["message"]
     r = client.post("/v1/documents", files={"file": ("tool.exe", b"MZ\x90\x00binary", "application/octet-stream")})
     assert r.status_code == 422 and r.json()["error"]["type"] == "invalid_request"
+
+
+def test_counts_in_the_database_are_shared_by_every_process(tmp_path: Any) -> None:
+    """RAG_RATE_LIMIT_STORAGE=database: two service processes (two Quota objects on one database file)
+    count a key once; memory:// would let each of them allow the full rate."""
+    import pytest
+
+    from rag_service.db import make_engine, upgrade
+    from rag_service.errors import RateLimited
+    from rag_service.quota import Quota
+
+    engine = make_engine(f"sqlite:///{tmp_path}/shared.db")
+    upgrade(engine)
+    one, two = (Quota(customer="3/minute", staff="9/minute", storage_uri="database", engine=engine) for _ in range(2))
+    one.hit("key_a", customer=True)
+    two.hit("key_a", customer=True)
+    one.hit("key_a", customer=True)
+    with pytest.raises(RateLimited) as refused:
+        two.hit("key_a", customer=True)
+    assert 1 <= refused.value.retry_after_s <= 60
+    two.hit("key_b", customer=True)  # another key has its own count
+    alone = [Quota(customer="3/minute", staff="9/minute") for _ in range(2)]
+    for _ in range(3):
+        alone[0].hit("key_a", customer=True)
+    alone[1].hit("key_a", customer=True)  # in memory, each process counts on its own

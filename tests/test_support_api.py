@@ -197,7 +197,7 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path) ->
     old.dispose()
     engine = make_engine(url)
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     assert {"customers", "handoffs", "feedback", "drafts", "api_keys", "answer_cache"} <= set(
         inspect(engine).get_table_names()
     )
@@ -211,7 +211,7 @@ def test_a_database_of_the_first_release_is_upgraded_in_place(tmp_path: Path) ->
 def test_a_fresh_database_gets_every_table(tmp_path: Path, url: str) -> None:
     engine = make_engine(url.format(tmp=tmp_path))
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     engine.dispose()
 
 

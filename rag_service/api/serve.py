@@ -62,6 +62,9 @@ def main(host: str, port: int, workers: int) -> None:
         raise click.ClickException(str(exc)) from exc
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # /metrics sums every worker's figures
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="rag-metrics-")
+    if workers > 1 and settings.rate_limit_storage == "memory://":  # one count per key, not one per worker
+        os.environ["RAG_RATE_LIMIT_STORAGE"] = "database"
+        click.echo("rate limits counted in the database, shared by the workers (RAG_RATE_LIMIT_STORAGE)", err=True)
     uvicorn.run(
         "rag_service.api.serve:app_factory", factory=True, host=host, port=port, workers=workers, log_config=None
     )
