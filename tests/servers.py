@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,18 +26,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(ready: object, what: str, proc: subprocess.Popen[bytes] | None = None, timeout_s: float = 60) -> None:
+def wait_for(
+    ready: Callable[[], bool], what: str, proc: subprocess.Popen[bytes] | None = None, timeout_s: float = 60
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}")
         try:
-            if ready():  # type: ignore[operator]
+            if ready():
                 return
         except (httpx.HTTPError, OSError):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{what} did not start within {timeout_s:.0f} s")
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Terminate ``proc`` (and kill it if it does not end within ``timeout_s``)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _postgres_bin() -> Path | None:
@@ -97,14 +109,10 @@ def chroma_server(path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200, "chroma run", proc)
+        wait_for(lambda: httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200, "chroma run", proc)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
@@ -119,12 +127,8 @@ def llama_server(model: Path, log_dir: Path) -> Iterator[str]:
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: httpx.get(f"{url}/v1/models", timeout=2).status_code == 200, "llama_cpp.server", proc, 120)
+        wait_for(lambda: httpx.get(f"{url}/v1/models", timeout=2).status_code == 200, "llama_cpp.server", proc, 120)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()

@@ -24,7 +24,7 @@ from rag_service.model.model_files import tiny_model_path
 
 from . import helpcenter
 from .conftest import serve
-from .servers import chroma_server, free_port, llama_server, postgres
+from .servers import chroma_server, free_port, llama_server, postgres, stop, wait_for
 
 QUESTION = "Was kostet das Abo City im Monat?"
 
@@ -136,9 +136,7 @@ def test_two_workers_share_conversations_the_cache_and_metrics(backends: dict[st
     proc = subprocess.Popen(serve_cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        from .servers import _wait
-
-        _wait(lambda: httpx.get(f"{url}/ready", timeout=2).status_code == 200, "rag-serve --workers 2", proc, 180)
+        wait_for(lambda: httpx.get(f"{url}/ready", timeout=2).status_code == 200, "rag-serve --workers 2", proc, 180)
         auth = {"Authorization": f"Bearer {customer}"}
         with httpx.Client(base_url=url, timeout=120, headers=auth) as http:
             first = http.post("/v1/answer", json={"question": QUESTION}).json()
@@ -173,11 +171,7 @@ def test_two_workers_share_conversations_the_cache_and_metrics(backends: dict[st
         )
         assert answered == 12 + 14  # both workers' counts, summed
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
     served_by = {
         line.split("[", 1)[1].split("]", 1)[0]
