@@ -79,6 +79,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/retrieval.py
 
 clean-venv:
 	rm -rf $(VENV)

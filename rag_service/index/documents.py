@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -94,3 +95,4 @@ class Hit:
 
     chunk: Chunk
     score: float
+    vector: Sequence[float] | None = None  # the chunk's embedding, when the search fetched it

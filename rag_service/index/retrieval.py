@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..config import Settings
 from .documents import Audience, Chunk
 from .embeddings import embed_query
@@ -86,6 +88,9 @@ class Retriever:
                     fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
             for hit in dense:
                 similarity[hit.chunk.chunk_id] = max(similarity.get(hit.chunk.chunk_id, -1.0), hit.score)
+            for hit in lexical:  # found by BM25 alone: held to the same floor by its own vector
+                if hit.vector is not None and hit.chunk.chunk_id not in similarity:
+                    similarity[hit.chunk.chunk_id] = float(np.dot(main_vector, hit.vector))
         missing = [cid for cid in chunks if cid not in similarity]
         similarity.update(self.store.similarities(main_vector, missing))
         ranked_ids = sorted(fused, key=lambda cid: fused[cid], reverse=True)

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
+
 from ..config import Settings
 from ..errors import ConfigError, NotFound, StoreError
 from .documents import Audience, Chunk, DocumentRecord, Hit
@@ -84,7 +86,7 @@ class Store:
         self._bm25_dir = settings.index_dir / f"bm25_{embedder.name}"
         self._manifest_mtime: int | None = None
         self._docs: dict[str, DocumentRecord] = {}
-        self._current: tuple[dict[str, DocumentRecord], frozenset[str]] | None = None
+        self._current: tuple[dict[str, DocumentRecord], dict[str, Audience]] | None = None
         self._generation = 0
         self._lexical: _Lexical | None = None
         with chroma_errors("open"):
@@ -175,11 +177,18 @@ class Store:
         self._refresh_if_changed()
         return self._docs.get(doc_id)
 
-    def _current_ids(self) -> frozenset[str]:
-        """Chunk ids of the current versions; rebuilt only when the manifest changes (every search uses it)."""
+    def _current_ids(self) -> dict[str, Audience]:
+        """Chunk ids of the current versions with their audience; rebuilt only when the manifest changes
+        (every search uses it)."""
         if self._current is None or self._current[0] is not self._docs:
-            self._current = (self._docs, frozenset(cid for rec in self._docs.values() for cid in rec.chunk_ids))
+            current = {cid: rec.audience for rec in self._docs.values() for cid in rec.chunk_ids}
+            self._current = (self._docs, current)
         return self._current[1]
+
+    def _needs_filter(self, audience: Audience | None) -> bool:
+        """Whether a search for ``audience`` must filter: the index also holds another audience's chunks
+        (Chroma's filtered search is slower, so a KB of one audience is searched without the filter)."""
+        return audience is not None and any(rec.audience != audience for rec in self._docs.values())
 
     def chunk_count(self) -> int:
         self._refresh_if_changed()
@@ -205,10 +214,10 @@ class Store:
         with chroma_errors("get embeddings"):
             got = self._collection.get(ids=list(chunk_ids), include=["embeddings"])
         embeddings = got["embeddings"] if got["embeddings"] is not None else []
-        return {
-            cid: float(sum(a * b for a, b in zip(vector, emb, strict=True)))
-            for cid, emb in zip(got["ids"], embeddings, strict=True)
-        }
+        if not len(embeddings):
+            return {}
+        scores = np.asarray(embeddings, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+        return {cid: float(score) for cid, score in zip(got["ids"], scores, strict=True)}
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         rec = self.document(doc_id)
@@ -226,7 +235,7 @@ class Store:
         if not current or k <= 0:
             return []
         vector = list(vector) if vector is not None else embed_query(self.embedder, query)
-        where = {"audience": audience} if audience else None
+        where = {"audience": audience} if self._needs_filter(audience) else None
         n = min(len(current), k + 16)
         with chroma_errors("query"):
             res = self._collection.query(
@@ -241,7 +250,7 @@ class Store:
             strict=True,
         )
         for cid, text, meta, dist in rows:
-            if cid in current:
+            if cid in current and (audience is None or current[cid] == audience):
                 hits.append(Hit(Chunk.from_metadata(cid, text or "", dict(meta or {})), 1.0 - float(dist)))
         return hits[:k]
 
@@ -262,12 +271,19 @@ class Store:
         n = min(len(lex.ids), k * 3 + 16)
         idx, scores = lex.retriever.retrieve([tokens], k=n, show_progress=False)
         ranked = [(lex.ids[int(i)], float(s)) for i, s in zip(idx[0], scores[0], strict=False) if float(s) > 0]
-        ranked = [(cid, s) for cid, s in ranked if cid in current]
-        chunks = {c.chunk_id: c for c in self.get_chunks([cid for cid, _ in ranked])}
-        hits = [Hit(chunks[cid], s) for cid, s in ranked if cid in chunks]
-        if audience:
-            hits = [h for h in hits if h.chunk.audience == audience]
-        return hits[:k]
+        ranked = [(cid, s) for cid, s in ranked if cid in current and (audience is None or current[cid] == audience)]
+        ranked = ranked[:k]
+        if not ranked:
+            return []
+        found: dict[str, tuple[Chunk, Any]] = {}
+        with chroma_errors("get"):  # the chunks and their vectors in one call (the fusion needs both)
+            got = self._collection.get(ids=[cid for cid, _ in ranked], include=["documents", "metadatas", "embeddings"])
+        embeddings = got["embeddings"] if got["embeddings"] is not None else [None] * len(got["ids"])
+        for cid, text, meta, emb in zip(
+            got["ids"], got["documents"] or [], got["metadatas"] or [], embeddings, strict=False
+        ):
+            found[cid] = (Chunk.from_metadata(cid, text or "", dict(meta or {})), emb)
+        return [Hit(found[cid][0], s, found[cid][1]) for cid, s in ranked if cid in found]
 
     # ------------------------------------------------------------------ writes
     def replace_document(self, record: DocumentRecord, chunks: Sequence[Chunk]) -> None:
