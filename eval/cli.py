@@ -359,7 +359,9 @@ def evaluate(
             from rag_service.components import Components, build_generator
 
             try:
-                overrides: dict[str, object] = {"database_url": f"sqlite:///{tmp}/eval.db"}
+                # every question answered on its own: a cached answer would score another question's
+                # answering (the cache is measured by `rag-eval cache`)
+                overrides: dict[str, object] = {"database_url": f"sqlite:///{tmp}/eval.db", "answer_cache": False}
                 if kb:
                     overrides["data_dir"] = Path(tmp)
                     overrides["llm_model_path"] = load_settings().llm_model_path or _default_model()
