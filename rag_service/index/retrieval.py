@@ -91,7 +91,7 @@ class Retriever:
             for hit in lexical:  # found by BM25 alone: held to the same floor by its own vector
                 if hit.vector is not None and hit.chunk.chunk_id not in similarity:
                     similarity[hit.chunk.chunk_id] = float(np.dot(main_vector, hit.vector))
-        missing = [cid for cid in chunks if cid not in similarity]
+        missing = [chunks[cid] for cid in chunks if cid not in similarity]
         similarity.update(self.store.similarities(main_vector, missing))
         ranked_ids = sorted(fused, key=lambda cid: fused[cid], reverse=True)
         passages = [Passage(chunks[cid], similarity.get(cid, -1.0), fused[cid]) for cid in ranked_ids]

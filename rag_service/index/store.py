@@ -87,6 +87,7 @@ class Store:
         self._manifest_mtime: int | None = None
         self._docs: dict[str, DocumentRecord] = {}
         self._current: tuple[dict[str, DocumentRecord], dict[str, Audience]] | None = None
+        self._warned_vectors = False
         self._generation = 0
         self._lexical: _Lexical | None = None
         with chroma_errors("open"):
@@ -206,18 +207,23 @@ class Store:
                     found[cid] = Chunk.from_metadata(cid, text or "", dict(meta or {}))
         return [found[c] for c in chunk_ids if c in found]
 
-    def similarities(self, vector: Sequence[float], chunk_ids: Sequence[str]) -> dict[str, float]:
+    def similarities(self, vector: Sequence[float], chunks: Sequence[Chunk]) -> dict[str, float]:
         """Cosine similarity of a query vector to stored chunks, so hits found by BM25 alone can be
-        held to the same relevance floor as dense hits."""
-        if not chunk_ids:
+        held to the same relevance floor as dense hits (their texts are embedded again when Chroma
+        cannot give their stored vectors)."""
+        if not chunks:
             return {}
-        with chroma_errors("get embeddings"):
-            got = self._collection.get(ids=list(chunk_ids), include=["embeddings"])
-        embeddings = got["embeddings"] if got["embeddings"] is not None else []
-        if not len(embeddings):
-            return {}
+        try:
+            got = self._collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
+            ids, embeddings = list(got["ids"]), got["embeddings"]
+        except Exception:
+            self._vectors_unreadable()
+            ids, embeddings = [c.chunk_id for c in chunks], None
+        if embeddings is None or len(embeddings) != len(ids):
+            ids = [c.chunk_id for c in chunks]
+            embeddings = self.embedder.embed_batch([c.text for c in chunks], kind="passage")
         scores = np.asarray(embeddings, dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
-        return {cid: float(score) for cid, score in zip(got["ids"], scores, strict=True)}
+        return {cid: float(score) for cid, score in zip(ids, scores, strict=True)}
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         rec = self.document(doc_id)
@@ -275,15 +281,29 @@ class Store:
         ranked = ranked[:k]
         if not ranked:
             return []
+        ids = [cid for cid, _ in ranked]
+        try:  # the chunks and their vectors in one call (the fusion needs both)
+            got = self._collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        except Exception:  # see _vectors_unreadable: the texts alone, the vectors are recomputed
+            self._vectors_unreadable()
+            with chroma_errors("get"):
+                got = self._collection.get(ids=ids, include=["documents", "metadatas"])
+        embeddings = got.get("embeddings")
+        vectors = embeddings if embeddings is not None else [None] * len(got["ids"])
         found: dict[str, tuple[Chunk, Any]] = {}
-        with chroma_errors("get"):  # the chunks and their vectors in one call (the fusion needs both)
-            got = self._collection.get(ids=[cid for cid, _ in ranked], include=["documents", "metadatas", "embeddings"])
-        embeddings = got["embeddings"] if got["embeddings"] is not None else [None] * len(got["ids"])
         for cid, text, meta, emb in zip(
-            got["ids"], got["documents"] or [], got["metadatas"] or [], embeddings, strict=False
+            got["ids"], got["documents"] or [], got["metadatas"] or [], vectors, strict=False
         ):
             found[cid] = (Chunk.from_metadata(cid, text or "", dict(meta or {})), emb)
         return [Hit(found[cid][0], s, found[cid][1]) for cid, s in ranked if cid in found]
+
+    def _vectors_unreadable(self) -> None:
+        """Chroma 1.5's embedded store cannot read stored vectors by id once a collection has had
+        deletions and was reopened ("Error finding id"; searching is unaffected). Callers then embed
+        the chunk texts again; said once per process."""
+        if not self._warned_vectors:
+            log.warning("Chroma cannot read stored vectors by id here; BM25-only hits are embedded again")
+            self._warned_vectors = True
 
     # ------------------------------------------------------------------ writes
     def replace_document(self, record: DocumentRecord, chunks: Sequence[Chunk]) -> None:
