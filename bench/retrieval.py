@@ -156,7 +156,8 @@ def main() -> int:
     ap.add_argument("-k", type=int, default=4)
     a = ap.parse_args()
     print(
-        f"{'chunks':>8} {'build s':>8} {'ours p50/p95 ms':>16} {'raw p50/p95 ms':>15} {'ratio p50/p95':>14} {'recall@k':>9}"
+        f"{'chunks':>8} {'build s':>8} {'ours p50/p95 ms':>16} {'raw p50/p95 ms':>15} "
+        f"{'ratio p50/p95':>14} {'recall@k':>9}"
     )
     for n in a.sizes:
         r = measure(n, a.queries, a.k)
