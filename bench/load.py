@@ -153,6 +153,7 @@ class Client:
                         self.latencies.append(time.monotonic() - began)
                         conversation = r.json()["conversation_id"]
                         self.actions[r.json()["action"]] += 1
+                        self.actions["(from the cache)"] += bool(r.json()["timings"].get("cache_hit"))
                         self.answered[conversation] += 1
                         break
                     if r.status_code != 429:
@@ -229,7 +230,8 @@ def report(r: dict[str, Any], queue: int) -> bool:
     first, mid, last = memory_at(mem, 0), memory_at(mem, r["seconds"] / 2), memory_at(mem, r["seconds"])
     peak = max((m for _, m in mem), default=0.0)
     growth = (last - mid) / mid if mid else 0.0
-    print(f"clients {r['clients']} (queue holds {queue} + 1 at the model: {r['clients'] / max(1, queue):.0f}x)")
+    print(f"clients {r['clients']} (queue holds {queue} + 1 at the model: {r['clients'] / max(1, queue):.1f}x)")
+    print(f"cold start to /ready {r['cold_start_s']:.1f} s, memory at rest {r['rest_mb']:.0f} MiB")
     print(f"duration {r['seconds']:.0f} s, requests {total}")
     print(
         f"200 {st[200]} ({st[200] / max(1, total):.0%}), 429 {st[429]} ({st[429] / max(1, total):.0%}), "
@@ -306,13 +308,16 @@ def main() -> int:
         keys_file = Path(tmp) / "keys.json"
         cmd = [sys.executable, __file__, "--serve", str(port), a.model, str(a.speed), str(keys_file)]
         log = Path(tmp) / "service.log"
+        began = time.monotonic()
         server = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             if not _ready(url, server, keys_file):
                 print(f"the service did not start:\n{log.read_text()[-3000:]}", file=sys.stderr)
                 return 1
+            cold_start, at_rest = time.monotonic() - began, rss_mb(server.pid)
             result = asyncio.run(drive(url, json.loads(keys_file.read_text()), a.seconds, server.pid))
+            result["cold_start_s"], result["rest_mb"] = cold_start, at_rest
         finally:
             server.terminate()
             try:
