@@ -115,6 +115,7 @@ class Components:
                 similarity=settings.cache_similarity,
                 ttl_hours=settings.cache_ttl_hours,
                 entries=settings.cache_entries,
+                personal=lambda text: redactor().redact(text) != text,
             )
             if settings.answer_cache
             else None

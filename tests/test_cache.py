@@ -95,6 +95,13 @@ def test_answers_that_depend_on_the_asker_are_not_shared(kb_client: Any) -> None
     assert not ask(http, QUESTION, customer_id="c-9")["timings"]["cache_hit"]  # a profile may change it
 
 
+def test_a_question_with_personal_data_is_not_cached_for_others(kb_client: Any) -> None:
+    http, _ = kb_client()
+    assert ask(http, "Ich bin Anna Schmidt, anna.schmidt@example.org. " + QUESTION)["action"] == "answer"
+    assert not ask(http, QUESTION)["timings"]["cache_hit"]  # her answer is not given to the next asker
+    assert ask(http, QUESTION)["timings"]["cache_hit"]
+
+
 def test_refusals_are_not_cached(kb_client: Any) -> None:
     http, model = kb_client()
     model.support = lambda prompt: 0.1  # the model: the passages do not answer it

@@ -6,15 +6,16 @@ Two questions share an answer only when all of this holds:
   set, with the same language and audience. This is the key of the entry: "Tarif M" and "Tarif L",
   "9,90" and "19,90", "kann ich" and "kann ich nicht" never meet, while case, punctuation, word
   order, greetings and words the knowledge base does not use do not matter;
-- question vectors at least ``RAG_CACHE_SIMILARITY`` apart (cosine);
+- question vectors with a cosine similarity of at least ``RAG_CACHE_SIMILARITY``;
 - every document the answer cites is still at the version it was cited in (checked at each hit:
   a document changed or deleted by the API, ``rag-ingest`` or another worker drops the entry);
 - the entry is younger than ``RAG_CACHE_TTL_HOURS``.
 
 Only answers are cached (never a refusal or a handoff), only for the first question of a
-conversation, and only without a customer profile behind it: an answer that could depend on who
-asks or on what was said before is not shared. Entries live in the service's database, so every
-API worker shares them. Nothing the customer wrote is stored: the key is a digest of the terms.
+conversation, only when the question carries no personal data and no customer profile is behind
+it: an answer that could depend on who asks or on what was said before is not shared. Entries
+live in the service's database, so every API worker shares them. Nothing the customer wrote is
+stored: the key is a digest of the terms.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -63,9 +65,19 @@ def terms(question: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
 
 
 class AnswerCache:
-    def __init__(self, engine: Engine, store: Store, *, similarity: float, ttl_hours: float, entries: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        *,
+        similarity: float,
+        ttl_hours: float,
+        entries: int,
+        personal: Callable[[str], bool] | None = None,  # whether a question carries personal data
+    ) -> None:
         self._session = sessionmaker(engine, expire_on_commit=False)
         self.store = store
+        self._personal = personal
         self.similarity, self.ttl, self.entries = similarity, timedelta(hours=ttl_hours), entries
 
     def key(self, question: str, language: str, audience: str | None) -> str | None:
@@ -115,6 +127,8 @@ class AnswerCache:
         key = self.key(question, result.language, audience)
         if key is None or result.action != "answer" or not result.citations:
             return False
+        if self._personal is not None and self._personal(question):
+            return False  # "I am Anna …": the answer may speak to her; it is not given to others
         documents = {}
         for c in result.citations:
             record = self.store.document(c.doc_id)
