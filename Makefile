@@ -77,9 +77,8 @@ lint: install
 	$(BIN)/ruff format --check rag_service ingest eval tests bench scripts
 	$(BIN)/mypy
 
-bench: install
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/retrieval.py
+bench: index
+	$(BIN)/python bench/table.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -14,6 +14,10 @@ in the second half.
 
     .venv/bin/python bench/load.py                       # the real model (make models), 2 minutes
     .venv/bin/python bench/load.py --model paced         # a stand-in that takes the model's time
+    .venv/bin/python bench/load.py --clients 1 2 4 8 --seconds 60   # one service, four steps in turn
+
+The answer cache is off unless ``--answer-cache``: the clients repeat a few questions, and with the
+cache on most of them would be answered from it; off, every request costs the model.
 
 ``--model paced`` replaces the model by one that holds the same queue for as long as the 1.5B model
 needs on this machine (75 prompt tokens/s, 24 written tokens/s; ``--speed`` divides it): it measures
@@ -219,13 +223,39 @@ def memory_at(samples: list[tuple[float, float]], t: float) -> float:
     return min(samples, key=lambda s: abs(s[0] - t))[1] if samples else 0.0
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def summary(r: dict[str, Any]) -> dict[str, Any]:
+    """The figures of one step, for bench/table.py."""
+    st = r["statuses"]
+    return {
+        "clients": r["clients"],
+        "seconds": r["seconds"],
+        "requests": sum(st.values()),
+        "ok": st[200],
+        "busy": st[429],
+        "other": sum(n for code, n in st.items() if code not in (200, 429)),
+        "p50_s": percentile(r["latencies"], 0.5),
+        "p95_s": percentile(r["latencies"], 0.95),
+        "per_minute": st[200] / r["seconds"] * 60,
+        "from_cache": r["actions"]["(from the cache)"],
+        "lost": r["lost"],
+        "cold_start_s": r["cold_start_s"],
+        "rest_mb": r["rest_mb"],
+        "peak_mb": max((m for _, m in r["memory"]), default=0.0),
+    }
+
+
 def report(r: dict[str, Any], queue: int) -> bool:
     st, lat, mem = r["statuses"], r["latencies"], r["memory"]
     total = sum(st.values())
     other = {code: n for code, n in st.items() if code not in (200, 429)}
 
     def p(q: float) -> float:
-        return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
+        return percentile(lat, q)
 
     first, mid, last = memory_at(mem, 0), memory_at(mem, r["seconds"] / 2), memory_at(mem, r["seconds"])
     peak = max((m for _, m in mem), default=0.0)
@@ -267,18 +297,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=("real", "paced"), default="real")
     ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--clients", type=int, help="default: 8x the queue (RAG_MAX_QUEUE)")
+    ap.add_argument("--clients", type=int, nargs="+", help="default: 8x the queue (RAG_MAX_QUEUE); several: in turn")
     ap.add_argument("--queue", type=int, default=4, help="RAG_MAX_QUEUE of the service")
     ap.add_argument("--speed", type=float, default=1.0, help="paced model: this many times faster than the real one")
     ap.add_argument("--kb", type=Path, default=ROOT / "kb_docs", help="folder to index")
+    ap.add_argument("--answer-cache", action="store_true", help="leave the answer cache on")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--serve", nargs=4, metavar=("PORT", "MODEL", "SPEED", "KEYS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.serve:
         port, model, speed, keys_file = a.serve
         serve(int(port), model, float(speed), Path(keys_file), int(os.environ["LOAD_CLIENTS"]))
         return 0
-    clients = a.clients or 8 * a.queue
-    if not (0 < a.seconds <= MAX_SECONDS and 0 < clients <= MAX_CLIENTS):
+    steps = a.clients or [8 * a.queue]
+    clients = max(steps)
+    if not (0 < a.seconds <= MAX_SECONDS and min(steps) > 0 and clients <= MAX_CLIENTS):
         ap.error(f"--seconds at most {MAX_SECONDS}, --clients at most {MAX_CLIENTS}")
     from ingest.pipeline import ingest_paths
     from rag_service.config import load_settings
@@ -294,6 +327,7 @@ def main() -> int:
             "RAG_AUTH": "keys",
             "RAG_MAX_QUEUE": str(a.queue),
             "LOAD_CLIENTS": str(clients),
+            "RAG_ANSWER_CACHE": "true" if a.answer_cache else "false",
         }
         mine = load_settings()  # the caller's model, though the index and database are fresh
         if a.model == "real" and not mine.llm_url:
@@ -316,15 +350,24 @@ def main() -> int:
                 print(f"the service did not start:\n{log.read_text()[-3000:]}", file=sys.stderr)
                 return 1
             cold_start, at_rest = time.monotonic() - began, rss_mb(server.pid)
-            result = asyncio.run(drive(url, json.loads(keys_file.read_text()), a.seconds, server.pid))
-            result["cold_start_s"], result["rest_mb"] = cold_start, at_rest
+            keys = json.loads(keys_file.read_text())
+            results = []
+            for n in steps:
+                some = {**keys, "customers": dict(list(keys["customers"].items())[:n])}
+                result = asyncio.run(drive(url, some, a.seconds, server.pid))
+                result["cold_start_s"], result["rest_mb"] = cold_start, at_rest
+                results.append(result)
         finally:
             server.terminate()
             try:
                 server.wait(30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        ok = report(result, a.queue)
+        ok = True
+        for result in results:
+            ok = report(result, a.queue) and ok
+        if a.json:
+            a.json.write_text(json.dumps([summary(r) for r in results], indent=1))
         if not ok:
             print(f"service log (tail):\n{log.read_text()[-3000:]}", file=sys.stderr)
     return 0 if ok else 1

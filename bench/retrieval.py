@@ -13,13 +13,14 @@ way. What is measured is the machinery around the two indexes, not the embedding
   makes to get the same candidates with their texts;
 - HNSW recall@k: Chroma's top k against the exact top k by cosine over all vectors (numpy).
 
-    .venv/bin/python bench/retrieval.py [--sizes 10000 100000] [--queries 200]
+    .venv/bin/python bench/retrieval.py [--sizes 10000 100000] [--queries 200] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import statistics
 import sys
 import tempfile
@@ -154,19 +155,24 @@ def main() -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("-k", type=int, default=4)
+    ap.add_argument("--json", type=Path, help="also write the figures to this file")
     a = ap.parse_args()
     print(
         f"{'chunks':>8} {'build s':>8} {'ours p50/p95 ms':>16} {'raw p50/p95 ms':>15} "
         f"{'ratio p50/p95':>14} {'recall@k':>9}"
     )
+    results = []
     for n in a.sizes:
         r = measure(n, a.queries, a.k)
+        results.append({**r, "k": a.k})
         print(
             f"{n:>8} {r['build_s']:>8.0f} {r['ours_p50']:>7.1f} / {r['ours_p95']:<6.1f} {r['raw_p50']:>6.1f} / "
             f"{r['raw_p95']:<6.1f} {r['ours_p50'] / r['raw_p50']:>6.2f} / {r['ours_p95'] / r['raw_p95']:<5.2f} "
             f"{r['recall']:>9.3f}"
         )
         sys.stdout.flush()
+    if a.json:
+        a.json.write_text(json.dumps(results, indent=1))
     return 0
 
 

@@ -64,6 +64,17 @@ def _reads_like_a_sentence(text: str) -> bool:
 @lru_cache(maxsize=1)
 def _offline_unstructured() -> Any:
     """Patch unstructured's NLP hooks once per process (see the module docstring)."""
+    import importlib.metadata
+
+    import catalogue
+
+    # A blank pipeline loads every package's spaCy factories; presidio's imports transformers (~5 s
+    # per process, the larger part of ingesting a small folder). A sentencizer needs none of them.
+    available: Any = catalogue.AVAILABLE_ENTRY_POINTS  # by group (Python 3.11) or a flat list (3.12+)
+    every = [ep for group in available.values() for ep in group] if hasattr(available, "values") else list(available)
+    catalogue.AVAILABLE_ENTRY_POINTS = importlib.metadata.EntryPoints(
+        ep for ep in every if ep.group != "spacy_factories"
+    )
     import spacy
     import unstructured.nlp.tokenize as tokenize
     import unstructured.partition.text_type as text_type

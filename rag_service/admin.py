@@ -87,7 +87,14 @@ def _key_store() -> KeyStore:
 @click.option("--name", required=True, help="Who or what uses the key (shown in `keys list`).")
 @click.option("--customer", "customer_id", help="The customer id a customer key is bound to (required for it).")
 @click.option("--rotate", is_flag=True, help="Revoke the active keys of the same name first.")
-def keys_create(role: str, name: str, customer_id: str | None, rotate: bool) -> None:
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    help="Customer keys: works only from pages of this origin (repeatable). With --origin and no --customer: "
+    "a widget key for the web chat (<script src=.../widget.js data-key=...>).",
+)
+def keys_create(role: str, name: str, customer_id: str | None, rotate: bool, origins: tuple[str, ...]) -> None:
     """Create a key and print its secret on stdout: it is shown this once, only its hash is stored."""
     with _readable():
         store = _key_store()
@@ -96,8 +103,9 @@ def keys_create(role: str, name: str, customer_id: str | None, rotate: bool) -> 
                 if old.name == " ".join(name.split()) and old.revoked_at is None:
                     store.revoke(old.id)
                     click.echo(f"revoked {old.id} ({old.prefix}…)", err=True)
-        key, secret = store.create(role=role, name=name, customer_id=customer_id)
+        key, secret = store.create(role=role, name=name, customer_id=customer_id, origins=origins)
     bound = f", customer {customer_id}" if customer_id else ""
+    bound += f", origins {' '.join(key.origins)}" if key.origins else ""
     click.echo(f"created {key.id}: role {key.role}, name {key.name!r}{bound}", err=True)
     click.echo(secret)
 
@@ -168,6 +176,22 @@ def customers_purge(days: int | None) -> None:
     with _readable():
         counts = _privacy().purge(days)
     click.echo("purged: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@main.group()
+def db() -> None:
+    """The service's database schema (RAG_DATABASE_URL; SQLite under RAG_DATA_DIR by default)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest revision (the API also does this at start-up)."""
+    from .db import current_revision
+
+    with _readable():
+        engine = _engine()
+        click.echo(f"database at revision {current_revision(engine)}")
+        engine.dispose()
 
 
 @main.group()

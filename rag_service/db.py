@@ -8,7 +8,10 @@ older release is upgraded in place instead of half-matching the code.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,12 +28,14 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x7261675F6D6967  # "rag_mig": the advisory lock held while migrating PostgreSQL
 
 
 def now() -> datetime:
@@ -133,6 +138,9 @@ class ApiKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    origins: Mapped[str | None] = mapped_column(Text)  # space-separated; the key works only from these pages
+    parent_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the widget key of a visitor key
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AnswerCacheRow(Base):
@@ -187,19 +195,52 @@ def _alembic_config(engine: Engine) -> object:
     return cfg
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrating process at a time: replicas and workers that start together on a fresh database
+    would otherwise both create the same tables. PostgreSQL: a session advisory lock; a SQLite file:
+    an exclusive lock on a file beside it (the processes share a machine)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
+    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        with open(f"{engine.url.database}.migrate-lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision. A database created before migrations existed (the
-    first release's tables, no ``alembic_version``) is stamped as revision 0001 first."""
+    first release's tables, no ``alembic_version``) is stamped as revision 0001 first. Safe to run
+    from several processes at once: one migrates, the others then find the newest revision."""
     from alembic import command
 
     cfg = _alembic_config(engine)
-    tables = set(inspect(engine).get_table_names())
-    with engine.begin() as connection:
+    with _migration_lock(engine), engine.begin() as connection:
+        tables = set(inspect(connection).get_table_names())
         cfg.attributes["connection"] = connection  # type: ignore[attr-defined]
         if "conversations" in tables and "alembic_version" not in tables:
             log.info("database predates migrations: stamping revision 0001")
             command.stamp(cfg, "0001")  # type: ignore[arg-type]
         command.upgrade(cfg, "head")  # type: ignore[arg-type]
+
+
+def head_revision() -> str:
+    """The newest revision the migrations know."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config(make_engine("sqlite://"))).get_current_head()  # type: ignore[arg-type]
+    return str(head)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -17,7 +17,7 @@ import re
 import threading
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from .lexicon import DIRECTORY
@@ -146,10 +146,20 @@ class Redactor:
         return out
 
     def redact(self, text: str) -> str:
-        """``text`` with each piece of personal data replaced by its type: "<EMAIL>", "<NAME>" …"""
+        """``text`` with each piece of personal data replaced by its type: "<EMAIL>", "<NAME>" …
+        The last few results are remembered: one question is checked by the answer cache and then
+        redacted for the transcript."""
+        return _redacted(self, text)
+
+    def _redact(self, text: str) -> str:
         parts: list[str] = []
         last = 0
         for f in self.find(text):
             parts += [text[last : f.start], f"<{f.type}>"]
             last = f.end
         return "".join(parts) + text[last:]
+
+
+@lru_cache(maxsize=256)
+def _redacted(redactor: Redactor, text: str) -> str:
+    return redactor._redact(text)

@@ -43,6 +43,8 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("GET", "/v1/keys", None, ADMIN),
     ("POST", "/v1/keys", {"role": "agent", "name": "made by the matrix"}, ADMIN),
     ("DELETE", "/v1/keys/key_unknown", None, ADMIN),
+    ("POST", "/v1/conversations/conv-nobody/handoff", {"language": "de"}, ANY),
+    ("POST", "/v1/widget/session", None, set()),  # widget keys only (tests/test_widget.py)
 ]
 
 
@@ -78,6 +80,7 @@ def test_every_route_is_in_the_matrix(secured) -> None:  # type: ignore[no-untyp
     templates = {
         ("DELETE", "/v1/documents/{doc_id}"): ("DELETE", "/v1/documents/nothing.md"),
         ("POST", "/v1/drafts/{draft_id}/outcome"): ("POST", "/v1/drafts/drf_unknown/outcome"),
+        ("POST", "/v1/conversations/{conversation_id}/handoff"): ("POST", "/v1/conversations/conv-nobody/handoff"),
         ("GET", "/v1/handoffs/{handoff_id}"): ("GET", "/v1/handoffs/hof_unknown"),
         ("POST", "/v1/handoffs/{handoff_id}/claim"): ("POST", "/v1/handoffs/hof_unknown/claim"),
         ("POST", "/v1/handoffs/{handoff_id}/close"): ("POST", "/v1/handoffs/hof_unknown/close"),

