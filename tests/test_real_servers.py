@@ -81,16 +81,37 @@ def test_alembic_migrates_postgresql_like_sqlite(backends: dict[str, Any]) -> No
     engine.dispose()
 
 
-MIGRATE = "import sys; from rag_service.db import make_engine, upgrade; upgrade(make_engine(sys.argv[1]))"
+# each process loads everything first, says so, and migrates when told: all of them at the same moment
+MIGRATE = """
+import sys
+from rag_service.db import make_engine, upgrade
+from alembic import command  # noqa: F401 (imported before the start, not during the race)
+engine = make_engine(sys.argv[1])
+print("ready", flush=True)
+sys.stdin.readline()
+upgrade(engine)
+"""
 
 
 def migrate_at_once(url: str, processes: int = 4) -> None:
     """Several processes migrate one fresh database at the same moment, as replicas starting together do."""
     procs = [
-        subprocess.Popen([sys.executable, "-c", MIGRATE, url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE, url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(processes)
     ]
-    outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * processes, "\n".join(outputs)[-3000:]
     engine = make_engine(url)
     assert current_revision(engine) == head_revision()
