@@ -24,7 +24,7 @@
       busy: "Gerade sind viele Anfragen offen. Bitte versuchen Sie es in {s} Sekunden noch einmal.",
       failed: "Das hat nicht geklappt. Bitte versuchen Sie es noch einmal.",
       handedOver: "Ein Mitarbeiter übernimmt das Gespräch.", you: "Sie", bot: "Assistent",
-      passage: "Textstelle", noKey: "Der Chat ist nicht eingerichtet (data-key fehlt)."
+      passage: "Textstelle", page: "Seite", noKey: "Der Chat ist nicht eingerichtet (data-key fehlt)."
     },
     en: {
       open: "Open help chat", title: "Help chat", close: "Close chat",
@@ -35,7 +35,7 @@
       busy: "Many requests are open right now. Please try again in {s} seconds.",
       failed: "That did not work. Please try again.",
       handedOver: "A member of our team will take over the conversation.", you: "You", bot: "Assistant",
-      passage: "Passage", noKey: "The chat is not set up (data-key is missing)."
+      passage: "Passage", page: "page", noKey: "The chat is not set up (data-key is missing)."
     }
   }[LANG];
   var STORE = "rag-widget:" + API + ":" + WIDGET_KEY.slice(0, 12);
@@ -150,7 +150,7 @@
   function showChat() { passageView.hidden = true; chatView.hidden = false; input.focus(); }
   function showPassage(c) {
     passageTitle.textContent = "[" + c.n + "] " + c.title;
-    passageSource.textContent = c.source + (c.page ? " · " + c.page : "");
+    passageSource.textContent = c.source + (c.page ? " · " + TEXT.page + " " + c.page : "");
     passageText.textContent = c.text;
     chatView.hidden = true; passageView.hidden = false; passageTitle.focus();
   }
@@ -199,8 +199,8 @@
       box.appendChild(list);
     }
     if (turn.answerId && turn.action === "answer") {
-      var up = el("button", { type: "button", "aria-pressed": String(turn.rating === "up"), text: "👍 " + TEXT.up });
-      var down = el("button", { type: "button", "aria-pressed": String(turn.rating === "down"), text: "👎 " + TEXT.down });
+      var up = el("button", { type: "button", "aria-pressed": String(turn.rating === "up"), text: TEXT.up });
+      var down = el("button", { type: "button", "aria-pressed": String(turn.rating === "down"), text: TEXT.down });
       up.addEventListener("click", function () { rate(turn, "up", up, down); });
       down.addEventListener("click", function () { rate(turn, "down", down, up); });
       box.appendChild(el("div", { class: "rate", role: "group", "aria-label": TEXT.up + " / " + TEXT.down }, [up, down]));
