@@ -685,6 +685,64 @@ def cache(sets: tuple[Path, ...], split: str, asks: int, seed: int, out: Path | 
         write_json(out, {"similarity": settings.cache_similarity, "split": split, "sets": rows})
 
 
+@main.command()
+@click.option(
+    "--dataset",
+    default=Path(__file__).resolve().parent / "triage" / "tickets.jsonl",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--taxonomy",
+    default=Path(__file__).resolve().parent.parent / "examples" / "triage-nordwind.toml",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--kb",
+    default=Path(__file__).resolve().parent.parent / "kb_docs",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The knowledge base the articles come from (indexed afresh).",
+)
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True)
+@click.option("--errors", "show_errors", is_flag=True, help="List every ticket with a wrong field.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the figures as JSON.")
+def triage(dataset: Path, taxonomy: Path, kb: Path, split: str, show_errors: bool, out: Path | None) -> None:
+    """Accuracy and macro-F1 of ticket triage (``POST /v1/triage``) per field and language on
+    labelled tickets (``eval/triage/README.md``)."""
+    from rag_service.errors import ConfigError
+
+    from .triage import FIELDS, evaluate
+
+    settings = load_settings()
+    try:
+        report = evaluate(dataset, taxonomy, kb, build_embedder(settings), settings, split=split)
+    except (ValueError, ConfigError) as exc:
+        raise click.ClickException(f"{dataset}: {exc}") from exc
+    title = f"triage of {dataset.name} ({report['tickets']} tickets, {split}, {report['ms_per_ticket']:.0f} ms each)"
+    table = Table(title=title)
+    table.add_column("field")
+    for group in ("all", *report["by_language"]):
+        table.add_column(f"{group} accuracy")
+        table.add_column(f"{group} macro-F1")
+    for f in FIELDS:
+        cells = []
+        for scores in (report["all"], *report["by_language"].values()):
+            cells += [_fmt(scores[f]["accuracy"], 2), _fmt(scores[f]["macro_f1"], 2)]
+        table.add_row(f, *cells)
+    Console(width=200).print(table)
+    if show_errors:
+        for r in report["rows"]:
+            wrong = {f: (r["gold"][f], r["got"][f]) for f in FIELDS if r["gold"][f] != r["got"][f]}
+            if wrong:
+                click.echo(f"{r['id']}: " + ", ".join(f"{f} {g} -> {p}" for f, (g, p) in wrong.items()))
+    if out:
+        from .report import write_json
+
+        write_json(out, report)
+
+
 def _fingerprint(settings: Settings) -> str:
     """What makes in-process answers comparable: settings (minus scratch paths), the core's code and
     prompts. Part of the cache key, so a resumed run never mixes answers of two configurations."""

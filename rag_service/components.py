@@ -18,6 +18,7 @@ from .desk.conversations import ConversationStore
 from .desk.drafts import Drafter
 from .desk.privacy import Privacy
 from .desk.support import SupportStore
+from .desk.triage import Triage, load_taxonomy
 from .desk.webhooks import WebhookNotifier
 from .index.embeddings import Embedder, build_embedder
 from .index.retrieval import Retriever
@@ -90,6 +91,7 @@ class Components:
     keys: KeyStore
     privacy: Privacy
     quota: Quota
+    triage: Triage
     notifier: WebhookNotifier | None = None
 
     @classmethod
@@ -132,6 +134,7 @@ class Components:
             cache=cache,
         )
         drafter = Drafter(pipeline, support, conversations, router)
+        triage = Triage(load_taxonomy(settings.triage_taxonomy), embedder, retriever)
         keys = KeyStore(engine)
         privacy = Privacy(engine, conversations, support, keys)
         return cls(
@@ -153,6 +156,7 @@ class Components:
                 streams=settings.max_streams_per_key,
                 engine=engine,
             ),
+            triage,
             notifier,
         )
 

@@ -195,6 +195,11 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         2000, ge=10, le=2000, description="Longer questions are rejected with HTTP 422 (2000: the API schema's limit)."
     )
+    triage_taxonomy: Path | None = Field(
+        None,
+        description="TOML file of ticket categories (queue, default priority, descriptions, examples) for "
+        "POST /v1/triage; without it triage gives language, sentiment, priority and articles, no category.",
+    )
     retention_days: int | None = Field(
         None,
         ge=1,

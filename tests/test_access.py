@@ -45,6 +45,7 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("DELETE", "/v1/keys/key_unknown", None, ADMIN),
     ("POST", "/v1/conversations/conv-nobody/handoff", {"language": "de"}, ANY),
     ("POST", "/v1/widget/session", None, set()),  # widget keys only (tests/test_widget.py)
+    ("POST", "/v1/triage", {"subject": "Versand", "body": "Wie lange dauert der Versand?"}, AGENT),
 ]
 
 

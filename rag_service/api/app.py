@@ -17,7 +17,7 @@ from ..config import Settings
 from .body import BodyLimit
 from .cors import KeyOriginsCORS
 from .errors import install_error_handlers
-from .routes import analytics, answer, chat, documents, drafts, health, keys, login, metrics, support, widget
+from .routes import analytics, answer, chat, documents, drafts, health, keys, login, metrics, support, triage, widget
 
 log = logging.getLogger("rag_service.api")
 
@@ -78,6 +78,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(keys.router)
     app.include_router(login.router)
     app.include_router(metrics.router)
+    app.include_router(triage.router)
     app.include_router(widget.router)
     app.include_router(widget.pages)
     # outermost: browsers on the pages of a key's origins may call the API (the web chat); error

@@ -13,6 +13,7 @@ from ..access import ApiKey
 from ..answer.types import AnswerResult, Citation
 from ..desk.drafts import Draft
 from ..desk.support import Customer, Handoff
+from ..desk.triage import Triaged
 from ..index.documents import DocumentRecord
 
 conversation_id_field = Field(
@@ -534,3 +535,43 @@ class HandoffRequestOut(BaseModel):
     handoff_id: str
     conversation_id: str
     message: str = Field(..., description="What to tell the customer, in their language.")
+
+
+class TriageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    subject: str = Field("", max_length=500)
+    body: str = Field(..., min_length=1, max_length=20_000, pattern=r"\w", description="The ticket's text.")
+    customer_id: str | None = Field(None, min_length=1, max_length=128, description="Counts their recent contacts.")
+
+
+class ArticleOut(BaseModel):
+    doc_id: str
+    title: str
+    score: float = Field(..., description="Cosine similarity of the article's best passage to the ticket.")
+
+
+class TriageOut(BaseModel):
+    category: str | None = Field(..., description="From RAG_TRIAGE_TAXONOMY; null without one.")
+    confidence: float = Field(..., description="The category's share of the softmax over all categories (0-1).")
+    categories: dict[str, float] = Field(..., description="Every category's share, highest first.")
+    queue: str | None
+    priority: Literal["low", "normal", "high", "urgent"]
+    priority_reasons: list[str]
+    language: str
+    sentiment: Literal["negative", "neutral", "positive"]
+    articles: list[ArticleOut] = Field(..., description="The knowledge-base articles that match the ticket best.")
+
+    @classmethod
+    def from_core(cls, t: Triaged) -> TriageOut:
+        return cls(
+            category=t.category,
+            confidence=round(t.confidence, 4),
+            categories={k: round(v, 4) for k, v in t.categories.items()},
+            queue=t.queue,
+            priority=t.priority,  # type: ignore[arg-type]
+            priority_reasons=t.reasons,
+            language=t.language,
+            sentiment=t.sentiment,  # type: ignore[arg-type]
+            articles=[ArticleOut(doc_id=a.doc_id, title=a.title, score=a.score) for a in t.articles],
+        )

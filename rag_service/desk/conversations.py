@@ -140,6 +140,18 @@ class ConversationStore:
             ).all()
         return list(rows)
 
+    def conversations_since(self, customer_id: str, since: datetime) -> int:
+        """How many conversations the customer started since ``since`` (their recent contacts)."""
+        with self.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(ConversationRow)
+                    .where(ConversationRow.customer_id == customer_id, ConversationRow.created_at >= since)
+                )
+                or 0
+            )
+
     def of_customer(self, customer_id: str) -> list[str]:
         """The ids of the customer's conversations, oldest first."""
         with self.session() as s:

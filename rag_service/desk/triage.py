@@ -1,0 +1,193 @@
+"""Ticket triage: category, priority, language, sentiment, queue and the knowledge-base articles an
+agent needs, with a confidence, for a ticket (subject, body, optional customer id).
+
+Cheap first, no model call:
+
+- **category**: the ticket's embedding against the company's taxonomy (``RAG_TRIAGE_TAXONOMY``, a
+  TOML file: per category a description per language, a few example tickets, its queue and default
+  priority); the score of a category is its best-matching description or example, the confidence
+  the softmax of the scores (how clearly one category wins).
+- **sentiment** and **priority**: how people write, from the language data files
+  (``rag_service/lexicon/<lang>.toml``: ``urgent``, ``degraded``, ``deadline``, ``praise``,
+  ``negative`` plus the routing patterns for frustration and complaints). A category's default
+  priority is raised by what the ticket says (no service at all, fraud → urgent; slow, a deadline,
+  anger → high) and by the customer's repeated contacts, and lowered to ``low`` for praise.
+- **articles**: the service's hybrid retrieval over every article, internal ones included (triage is
+  for agents).
+- **queue**: the category's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, InvalidInput
+from ..index.embeddings import Embedder
+from ..index.retrieval import Retriever
+from ..language import detect_language
+from ..lexicon import entries
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+SENTIMENTS = ("negative", "neutral", "positive")
+TEMPERATURE = 0.02  # softmax temperature over cosine similarities (e5 similarities sit close together)
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    queue: str
+    priority: str
+    texts: tuple[str, ...]  # its descriptions and examples: what a ticket of it reads like
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    categories: tuple[Category, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> Taxonomy:
+        """The company's taxonomy file; ConfigError naming what is wrong in it."""
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"RAG_TRIAGE_TAXONOMY: cannot read {path} ({exc.strerror})") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"RAG_TRIAGE_TAXONOMY: {path} is not valid TOML ({exc})") from exc
+        categories = []
+        for i, raw in enumerate(data.get("category", []), 1):
+            name, queue = raw.get("name"), raw.get("queue")
+            priority = raw.get("priority", "normal")
+            descriptions = raw.get("description", {})
+            if not isinstance(descriptions, dict):
+                descriptions = {"any": descriptions}
+            texts = tuple(str(t) for t in [*descriptions.values(), *raw.get("examples", [])] if str(t).strip())
+            if not name or not queue:
+                raise ConfigError(f"RAG_TRIAGE_TAXONOMY: category {i} in {path} needs a name and a queue")
+            if priority not in PRIORITIES:
+                raise ConfigError(f"RAG_TRIAGE_TAXONOMY: category {name!r}: priority must be one of {PRIORITIES}")
+            if not texts:
+                raise ConfigError(f"RAG_TRIAGE_TAXONOMY: category {name!r} needs a description or examples")
+            categories.append(Category(str(name), str(queue), priority, texts))
+        if len(categories) < 2:
+            raise ConfigError(f"RAG_TRIAGE_TAXONOMY: {path} defines fewer than two categories")
+        if len({c.name for c in categories}) != len(categories):
+            raise ConfigError(f"RAG_TRIAGE_TAXONOMY: {path} names a category twice")
+        return cls(tuple(categories))
+
+
+@dataclass(frozen=True)
+class Article:
+    doc_id: str
+    title: str
+    score: float
+
+
+@dataclass
+class Triaged:
+    language: str
+    sentiment: str
+    priority: str
+    category: str | None  # None without a taxonomy
+    queue: str | None
+    confidence: float  # of the category: the winner's share of the softmax (0 without a taxonomy)
+    categories: dict[str, float] = field(default_factory=dict)  # every category's share
+    reasons: list[str] = field(default_factory=list)  # why the priority is what it is
+    articles: list[Article] = field(default_factory=list)
+
+
+@cache
+def _patterns(name: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in entries(name))
+
+
+def _says(text: str, *names: str) -> bool:
+    return any(p.search(text) for name in names for p in _patterns(name))
+
+
+def sentiment_of(text: str) -> str:
+    if _says(text, "frustration", "complaint", "negative"):
+        return "negative"
+    if _says(text, "praise"):
+        return "positive"
+    return "neutral"
+
+
+class Triage:
+    def __init__(self, taxonomy: Taxonomy | None, embedder: Embedder, retriever: Retriever) -> None:
+        self.taxonomy = taxonomy
+        self.embedder = embedder
+        self.retriever = retriever
+        self._vectors: list[np.ndarray] | None = None  # per category: its texts' vectors
+
+    def _category_vectors(self) -> list[np.ndarray]:
+        if self._vectors is None and self.taxonomy is not None:
+            # symmetric task (ticket vs ticket-like text): both sides embedded as queries
+            self._vectors = [
+                np.asarray(self.embedder.embed_batch(list(c.texts), kind="query"), dtype=np.float32)
+                for c in self.taxonomy.categories
+            ]
+        return self._vectors or []
+
+    def triage(self, subject: str, body: str, *, repeat_contacts: int = 0, articles: int = 3) -> Triaged:
+        text = " ".join(f"{subject.strip()}\n{body.strip()}".split())
+        if not re.search(r"\w", text):
+            raise InvalidInput("a ticket needs a subject or a body with words")
+        language = detect_language(text, default="en")
+        sentiment = sentiment_of(text)
+        result = Triaged(language, sentiment, priority="normal", category=None, queue=None, confidence=0.0)
+        default = "normal"
+        if self.taxonomy is not None:
+            vector = np.asarray(self.embedder.embed_batch([text], kind="query")[0], dtype=np.float32)
+            scores = [float(np.max(vs @ vector)) for vs in self._category_vectors()]
+            top = max(scores)
+            weights = [math.exp((s - top) / TEMPERATURE) for s in scores]
+            total = sum(weights)
+            shares = {c.name: w / total for c, w in zip(self.taxonomy.categories, weights, strict=True)}
+            best = max(self.taxonomy.categories, key=lambda c: shares[c.name])
+            result.category, result.queue, result.confidence = best.name, best.queue, shares[best.name]
+            result.categories = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+            default = best.priority
+        result.priority, result.reasons = priority_of(text, default, sentiment, repeat_contacts)
+        passages = self.retriever.retrieve([text], top_k=max(articles * 2, articles), audience=None)
+        seen: dict[str, Article] = {}
+        for p in passages:
+            if p.chunk.doc_id not in seen:
+                seen[p.chunk.doc_id] = Article(p.chunk.doc_id, p.chunk.title, round(p.similarity, 4))
+        result.articles = list(seen.values())[:articles]
+        return result
+
+
+def priority_of(text: str, default: str, sentiment: str, repeat_contacts: int) -> tuple[str, list[str]]:
+    """The priority and the reasons for it: what the ticket says outranks the category's default."""
+    reasons = []
+    level = PRIORITIES.index(default)
+    if _says(text, "urgent"):
+        level, reasons = 3, ["no service, misuse or money taken wrongly right now"]
+    else:
+        raised = []
+        if _says(text, "degraded"):
+            raised.append("service works badly")
+        if _says(text, "deadline"):
+            raised.append("a deadline")
+        if sentiment == "negative":
+            raised.append("the customer is upset")
+        if repeat_contacts >= 2:
+            raised.append(f"{repeat_contacts} earlier contacts")
+        if raised:
+            level, reasons = max(level, 2), raised
+        elif sentiment == "positive" or level == 0:
+            level, reasons = 0, ["nothing is wrong"]
+        else:
+            reasons = ["the category's usual priority"]
+    return PRIORITIES[level], reasons
+
+
+def load_taxonomy(path: Path | None) -> Taxonomy | None:
+    return Taxonomy.load(path) if path is not None else None
