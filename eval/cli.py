@@ -6,6 +6,7 @@ import json
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,12 @@ def retrieval(
 @click.option("--fail-under", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC < VALUE.")
 @click.option("--fail-over", multiple=True, metavar="METRIC=VALUE", help="Gate: exit 1 when METRIC > VALUE.")
 @click.option(
+    "--max-gap",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Language parity gate: exit 1 when one language is measurably worse on METRIC by more than VALUE.",
+)
+@click.option(
     "--judge/--no-judge", default=True, show_default=True, help="Claim-level judged metrics (faithfulness, ...)."
 )
 @click.option("--judge-url", envvar="RAG_JUDGE_URL", help="OpenAI-compatible judge instead of the local model.")
@@ -163,6 +170,7 @@ def run(
     split: str | None,
     fail_under: tuple[str, ...],
     fail_over: tuple[str, ...],
+    max_gap: tuple[str, ...],
     judge: bool,
     judge_url: str | None,
     threshold: float,
@@ -182,8 +190,11 @@ def run(
         raise click.UsageError("--kb-set brings its own docs/; drop --kb")
     if url and kb:
         raise click.UsageError("--kb indexes a folder for an in-process run; a service at --url has its own index")
+    from .parity import check_max_gaps, parse_max_gaps
+
     try:
         gates = parse_gates(fail_under, fail_over)
+        gap_gates = parse_max_gaps(max_gap)
         if kb_set:
             loaded = load_kb_set(kb_set)
             questions, source = loaded.questions, loaded.root
@@ -209,6 +220,8 @@ def run(
     )
     checked = check_gates(gates, report["metrics"])
     report["gates"] = gates_json(checked)
+    gaps = check_max_gaps(gap_gates, report["parity"])
+    report["parity_gates"] = [g.__dict__ for g in gaps]
     write_json(out / "report.json", report)
     write_html(out / "report.html", report)
     console = Console()
@@ -220,11 +233,12 @@ def run(
     console.print(table)
     if kb_set:
         Console(width=220).print(_suite_table({loaded.name: report["kb"]}))
+    Console(width=200).print(_parity_table(report["parity"], f"language parity ({source.name})"))
     console.print(f"reports: {out / 'report.json'}, {out / 'report.html'}")
     failed = [g for g in checked if not g.passed]
     for g in failed:
         console.print(f"[bold red]gate failed[/]: {g.metric} = {_fmt(g.value)}, required {g.op} {g.threshold}")
-    if failed:
+    if _gap_failures(gaps) or failed:
         sys.exit(1)
 
 
@@ -242,6 +256,12 @@ def run(
 @click.option("--api-key", envvar="RAG_EVAL_API_KEY", help="Bearer key for --url.")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions of every set.")
 @click.option("--judge/--no-judge", default=False, show_default=True, help="Also the judged claim-level metrics.")
+@click.option(
+    "--max-gap",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Language parity gate on every knowledge base and on all of them together (exit 1 when one fails).",
+)
 def suite(
     sets: tuple[Path, ...],
     out: Path,
@@ -250,17 +270,22 @@ def suite(
     api_key: str | None,
     limit: int | None,
     judge: bool,
+    max_gap: tuple[str, ...],
 ) -> None:
     """Run several KB sets (each: its docs in a fresh index, its questions) and print one table, a row
     per knowledge base; writes OUT/<set>/report.{json,html} and OUT/suite.{json,html}. The worst
     knowledge base counts, not the average."""
+    import sys
+
     from .report import write_html, write_json, write_suite_html
 
     try:
         loaded = [load_kb_set(path) for path in sets]
+        _max_gaps(max_gap)  # a wrong gate is said before hours of answering
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     rows: dict[str, dict[str, Any]] = {}
+    answered: dict[str, list[dict[str, Any]]] = {}
     for kb_set in loaded:
         questions = _select(kb_set.questions, split=None if split == "all" else split, limit=limit)
         click.echo(f"{kb_set.name}: {len(questions)} questions ({split})", err=True)
@@ -280,11 +305,120 @@ def suite(
         write_json(out / kb_set.name / "report.json", report)
         write_html(out / kb_set.name / "report.html", report)
         rows[kb_set.name] = report["kb"]
-    result = {"split": split, "sets": [str(p) for p in sets], "table": rows}
+        answered[kb_set.name] = report["questions"]
+    result: dict[str, Any] = {"split": split, "sets": [str(p) for p in sets], "table": rows}
+    failed = _parity_of(answered, max_gap, result)
     write_json(out / "suite.json", result)
     write_suite_html(out / "suite.html", result, {name: f"{name}/report.html" for name in rows})
     Console(width=220).print(_suite_table(rows))  # one line per knowledge base, also in CI logs
     click.echo(f"reports: {out / 'suite.json'}, {out / 'suite.html'}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+# the parity rows printed for a suite (every metric is in suite.json)
+SUITE_PARITY = ("right", "key_fact_recall", "invented", "false_refusal_rate", "action_accuracy", "total_ms_p50")
+
+
+def _max_gaps(specs: Sequence[str]) -> list[Any]:
+    from .parity import parse_max_gaps
+
+    return parse_max_gaps(specs)
+
+
+def _gap_failures(gates: Sequence[Any]) -> list[Any]:
+    failed = [g for g in gates if not g.passed]
+    for g in failed:
+        if g.gap is None:
+            click.echo(f"parity gate failed: the report has no per-language {g.metric}", err=True)
+        else:
+            low, high = g.interval or (float("nan"), float("nan"))
+            click.echo(
+                f"parity gate failed: {g.metric} is {g.gap:.3f} worse in {g.worse} (95% interval {low:.3f} to "
+                f"{high:.3f}), allowed {g.max_gap}",
+                err=True,
+            )
+    return failed
+
+
+def _parity_of(answered: dict[str, list[dict[str, Any]]], max_gap: Sequence[str], result: dict[str, Any]) -> bool:
+    """Parity per knowledge base and over all of them together, into ``result``; prints the tables
+    and the failed gates; whether any gate failed."""
+    from .parity import check_max_gaps, parity
+
+    tables = {name: parity(rows) for name, rows in answered.items()}
+    tables["all"] = parity([r for rows in answered.values() for r in rows])
+    result["parity"] = tables
+    failed = False
+    gates_out: dict[str, list[dict[str, Any]]] = {}
+    for name, table in tables.items():
+        Console(width=200).print(_parity_table(table, f"language parity ({name})", only=SUITE_PARITY))
+        gates = check_max_gaps(_max_gaps(max_gap), table)
+        gates_out[name] = [g.__dict__ for g in gates]
+        failed = bool(_gap_failures(gates)) or failed
+    result["parity_gates"] = gates_out
+    return failed
+
+
+def _parity_table(table: dict[str, dict[str, Any]], title: str, only: Sequence[str] = ()) -> Table:
+    languages = sorted({lang for row in table.values() for lang in row["languages"]})
+    t = Table(title=title)
+    t.add_column("metric")
+    for lang in languages:
+        t.add_column(f"{lang} (n)")
+    t.add_column("gap (worse)")
+    t.add_column("95% interval")
+    for name, row in table.items():
+        if only and name not in only:
+            continue
+        cells = [
+            f"{_fmt(row['languages'][lang]['value'])} ({row['languages'][lang]['n']})"
+            if lang in row["languages"]
+            else "–"
+            for lang in languages
+        ]
+        interval = row["interval"]
+        t.add_row(
+            name,
+            *cells,
+            f"{_fmt(row['gap'])} ({row['worse'] or '–'})",
+            "–" if interval is None else f"{_fmt(interval[0])} to {_fmt(interval[1])}",
+        )
+    return t
+
+
+@main.command("parity")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--max-gap", multiple=True, metavar="METRIC=VALUE", help="Exit 1 when a language is measurably worse.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the tables as JSON.")
+def parity_command(reports: tuple[Path, ...], max_gap: tuple[str, ...], out: Path | None) -> None:
+    """Language parity of finished runs: REPORTS are report.json files or report folders of
+    ``rag-eval run`` / ``rag-eval suite`` (every set's report.json in them). Every metric per language,
+    the gap and its 95% interval, per report and over all of them together."""
+    import sys
+
+    answered: dict[str, list[dict[str, Any]]] = {}
+    for path in reports:
+        files = [path] if path.is_file() else sorted(path.glob("**/report.json"))
+        for f in files:
+            try:
+                answered[f.parent.name] = json.loads(f.read_text(encoding="utf-8"))["questions"]
+            except (OSError, ValueError, KeyError) as exc:
+                raise click.ClickException(f"{f}: not a rag-eval report ({exc})") from exc
+    if not answered:
+        raise click.ClickException("no report.json found")
+    try:
+        _max_gaps(max_gap)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    result: dict[str, Any] = {"reports": [str(p) for p in reports]}
+    failed = _parity_of(answered, max_gap, result)
+    if out:
+        from .report import write_json
+
+        write_json(out, result)
+    if failed:
+        sys.exit(1)
 
 
 def _suite_table(rows: dict[str, dict[str, Any]]) -> Table:
@@ -343,6 +477,7 @@ def evaluate(
 
     from .judge import Judge, build_judge, ragas_llm
     from .kbset import summary
+    from .parity import parity
     from .ragas_faithfulness import RagasFaithfulness
     from .runner import CountingGenerator, HttpTarget, InProcessTarget, Target, aggregate, grouped
     from .runner import run as run_questions
@@ -416,6 +551,7 @@ def evaluate(
         "kb": summary(rows),
         "by_type": grouped(rows, "type"),
         "by_language": grouped(rows, "language"),
+        "parity": parity(rows),
         "by_tag": grouped(rows, "tags"),
         "by_split": grouped(rows, "split"),
         "gates": [],
