@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag_service.answer.route import IntentModel, Router
 from rag_service.config import Settings
 from rag_service.desk.triage import Taxonomy, Triage
 from rag_service.index.embeddings import Embedder
@@ -82,7 +83,7 @@ def evaluate(
         local = settings.model_copy(update={"data_dir": Path(tmp)})
         store = Store(local, embedder)
         ingest_paths(store, [kb], settings=local)
-        triage = Triage(taxonomy, embedder, Retriever.configured(store, local))
+        triage = Triage(taxonomy, embedder, Retriever.configured(store, local), Router(embedder, IntentModel.load()))
         rows = []
         started = time.perf_counter()
         for t in tickets:

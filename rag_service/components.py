@@ -134,7 +134,7 @@ class Components:
             cache=cache,
         )
         drafter = Drafter(pipeline, support, conversations, router)
-        triage = Triage(load_taxonomy(settings.triage_taxonomy), embedder, retriever)
+        triage = Triage(load_taxonomy(settings.triage_taxonomy), embedder, retriever, router)
         keys = KeyStore(engine)
         privacy = Privacy(engine, conversations, support, keys)
         return cls(

@@ -5,8 +5,8 @@ Cheap first, no model call:
 
 - **category**: the ticket's embedding against the company's taxonomy (``RAG_TRIAGE_TAXONOMY``, a
   TOML file: per category a description per language, a few example tickets, its queue and default
-  priority); the score of a category is its best-matching description or example, the confidence
-  the softmax of the scores (how clearly one category wins).
+  priority); the score of a category is a soft maximum of its texts' similarities (several close
+  texts count more than one), the confidence the softmax of the scores (how clearly one wins).
 - **sentiment** and **priority**: how people write, from the language data files
   (``rag_service/lexicon/<lang>.toml``: ``urgent``, ``degraded``, ``deadline``, ``praise``,
   ``negative`` plus the routing patterns for frustration and complaints). A category's default
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..answer.route import Router
 from ..errors import ConfigError, InvalidInput
 from ..index.embeddings import Embedder
 from ..index.retrieval import Retriever
@@ -37,6 +38,13 @@ from ..lexicon import entries
 PRIORITIES = ("low", "normal", "high", "urgent")
 SENTIMENTS = ("negative", "neutral", "positive")
 TEMPERATURE = 0.02  # softmax temperature over cosine similarities (e5 similarities sit close together)
+POOLING = 0.05  # a category's score: a soft maximum over its texts' similarities (one stray text counts less)
+
+
+def _soft_max(similarities: np.ndarray) -> float:
+    """POOLING · log Σ exp(s / POOLING): near the best similarity, raised by several good ones."""
+    top = float(np.max(similarities))
+    return top + POOLING * math.log(float(np.sum(np.exp((similarities - top) / POOLING))))
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,9 @@ def _says(text: str, *names: str) -> bool:
     return any(p.search(text) for name in names for p in _patterns(name))
 
 
-def sentiment_of(text: str) -> str:
-    if _says(text, "frustration", "complaint", "negative"):
+def sentiment_of(text: str, upset: bool = False) -> str:
+    """``upset``: the router's frustration or complaint detector (rag_service/answer/route.py) fired."""
+    if upset or _says(text, "frustration", "complaint", "negative"):
         return "negative"
     if _says(text, "praise"):
         return "positive"
@@ -120,10 +129,13 @@ def sentiment_of(text: str) -> str:
 
 
 class Triage:
-    def __init__(self, taxonomy: Taxonomy | None, embedder: Embedder, retriever: Retriever) -> None:
+    def __init__(
+        self, taxonomy: Taxonomy | None, embedder: Embedder, retriever: Retriever, router: Router | None = None
+    ) -> None:
         self.taxonomy = taxonomy
         self.embedder = embedder
         self.retriever = retriever
+        self.router = router or Router()
         self._vectors: list[np.ndarray] | None = None  # per category: its texts' vectors
 
     def _category_vectors(self) -> list[np.ndarray]:
@@ -140,12 +152,13 @@ class Triage:
         if not re.search(r"\w", text):
             raise InvalidInput("a ticket needs a subject or a body with words")
         language = detect_language(text, default="en")
-        sentiment = sentiment_of(text)
+        labels = self.router.labels(text)
+        sentiment = sentiment_of(text, upset=labels["frustrated"] or labels["complaint"])
         result = Triaged(language, sentiment, priority="normal", category=None, queue=None, confidence=0.0)
         default = "normal"
         if self.taxonomy is not None:
             vector = np.asarray(self.embedder.embed_batch([text], kind="query")[0], dtype=np.float32)
-            scores = [float(np.max(vs @ vector)) for vs in self._category_vectors()]
+            scores = [_soft_max(vs @ vector) for vs in self._category_vectors()]
             top = max(scores)
             weights = [math.exp((s - top) / TEMPERATURE) for s in scores]
             total = sum(weights)
@@ -154,7 +167,9 @@ class Triage:
             result.category, result.queue, result.confidence = best.name, best.queue, shares[best.name]
             result.categories = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
             default = best.priority
-        result.priority, result.reasons = priority_of(text, default, sentiment, repeat_contacts)
+        result.priority, result.reasons = priority_of(
+            text, default, sentiment, repeat_contacts, angry=labels["frustrated"], own_case=labels["account"]
+        )
         passages = self.retriever.retrieve([text], top_k=max(articles * 2, articles), audience=None)
         seen: dict[str, Article] = {}
         for p in passages:
@@ -164,8 +179,12 @@ class Triage:
         return result
 
 
-def priority_of(text: str, default: str, sentiment: str, repeat_contacts: int) -> tuple[str, list[str]]:
-    """The priority and the reasons for it: what the ticket says outranks the category's default."""
+def priority_of(
+    text: str, default: str, sentiment: str, repeat_contacts: int, *, angry: bool = False, own_case: bool = False
+) -> tuple[str, list[str]]:
+    """The priority and the reasons for it: what the ticket says outranks the category's default.
+    ``angry``: the router's frustration detector fired; ``own_case``: its detector of questions about
+    the customer's own record did."""
     reasons = []
     level = PRIORITIES.index(default)
     if _says(text, "urgent"):
@@ -176,14 +195,15 @@ def priority_of(text: str, default: str, sentiment: str, repeat_contacts: int) -
             raised.append("service works badly")
         if _says(text, "deadline"):
             raised.append("a deadline")
-        if sentiment == "negative":
-            raised.append("the customer is upset")
+        if angry:
+            raised.append("the customer is angry")
         if repeat_contacts >= 2:
             raised.append(f"{repeat_contacts} earlier contacts")
+        fine = not own_case and not _says(text, "negation")  # nothing of theirs is said to be wrong
         if raised:
             level, reasons = max(level, 2), raised
-        elif sentiment == "positive" or level == 0:
-            level, reasons = 0, ["nothing is wrong"]
+        elif level == 0 or (fine and (sentiment == "positive" or ("?" in text and not _says(text, "own")))):
+            level, reasons = 0, ["praise or a general question: nothing of the customer's own is wrong"]
         else:
             reasons = ["the category's usual priority"]
     return PRIORITIES[level], reasons
