@@ -14,8 +14,10 @@ from .answer.pipeline import Pipeline
 from .answer.route import IntentModel, Router
 from .config import Settings
 from .db import make_engine, upgrade
+from .desk.alerts import Alerts
 from .desk.conversations import ConversationStore
 from .desk.drafts import Drafter
+from .desk.learning import Learning
 from .desk.privacy import Privacy
 from .desk.support import SupportStore
 from .desk.triage import Triage, load_taxonomy
@@ -92,6 +94,8 @@ class Components:
     privacy: Privacy
     quota: Quota
     triage: Triage
+    learning: Learning
+    alerts: Alerts
     notifier: WebhookNotifier | None = None
 
     @classmethod
@@ -137,6 +141,12 @@ class Components:
         triage = Triage(load_taxonomy(settings.triage_taxonomy), embedder, retriever, router)
         keys = KeyStore(engine)
         privacy = Privacy(engine, conversations, support, keys)
+        learning = Learning(engine, embedder, redact=redactor().redact)
+        alerts = Alerts(
+            engine,
+            title_of=lambda doc_id: record.title if (record := store.document(doc_id)) else None,
+            notify=notifier.send if notifier else None,
+        )
         return cls(
             settings,
             embedder,
@@ -157,6 +167,8 @@ class Components:
                 engine=engine,
             ),
             triage,
+            learning,
+            alerts,
             notifier,
         )
 

@@ -195,6 +195,12 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         2000, ge=10, le=2000, description="Longer questions are rejected with HTTP 422 (2000: the API schema's limit)."
     )
+    kb_dir: Path | None = Field(
+        None,
+        description="Folder of the knowledge base's source files (e.g. kb_docs/): an accepted article suggestion is "
+        "written there as Markdown (and indexed), so the next rag-ingest of the folder keeps it. Default: "
+        "RAG_DATA_DIR/accepted.",
+    )
     triage_taxonomy: Path | None = Field(
         None,
         description="TOML file of ticket categories (queue, default priority, descriptions, examples) for "

@@ -71,6 +71,9 @@ class MessageRow(Base):
     citations_json: Mapped[str | None] = mapped_column(Text)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # a question's topic (the article it is nearest to) and tone, for the spike alerts
+    topic: Mapped[str | None] = mapped_column(String(300))
+    sentiment: Mapped[str | None] = mapped_column(String(16))
 
 
 class CustomerRow(Base):
@@ -141,6 +144,45 @@ class ApiKeyRow(Base):
     origins: Mapped[str | None] = mapped_column(Text)  # space-separated; the key works only from these pages
     parent_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the widget key of a visitor key
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SuggestionRow(Base):
+    """A suggested article change (rag_service/desk/learning.py); texts are redacted of personal data."""
+
+    __tablename__ = "kb_suggestions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # draft:<id> or gap:<digest of the first label>
+    kind: Mapped[str] = mapped_column(String(16))  # edited_draft | gap
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open | accepted | rejected
+    title: Mapped[str] = mapped_column(Text)
+    questions_json: Mapped[str] = mapped_column(Text)
+    asked: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[str] = mapped_column(Text)
+    wording: Mapped[str | None] = mapped_column(Text)
+    target_doc: Mapped[str | None] = mapped_column(String(300))
+    proposed: Mapped[str] = mapped_column(Text)
+    sources_json: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    doc_id: Mapped[str | None] = mapped_column(String(300))
+
+
+class AlertRow(Base):
+    """A spike on one topic (rag_service/desk/alerts.py)."""
+
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # kind, topic and hour: raised once
+    kind: Mapped[str] = mapped_column(String(16))  # volume | negative
+    topic: Mapped[str] = mapped_column(String(300))  # the article the questions are about
+    title: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer)
+    usual: Mapped[float] = mapped_column(Float)  # the topic's usual count per hour
+    examples_json: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    webhook_delivered: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AnswerCacheRow(Base):

@@ -46,6 +46,10 @@ MATRIX: list[tuple[str, str, Any, set[str]]] = [
     ("POST", "/v1/conversations/conv-nobody/handoff", {"language": "de"}, ANY),
     ("POST", "/v1/widget/session", None, set()),  # widget keys only (tests/test_widget.py)
     ("POST", "/v1/triage", {"subject": "Versand", "body": "Wie lange dauert der Versand?"}, AGENT),
+    ("GET", "/v1/suggestions", None, STAFF),
+    ("POST", "/v1/suggestions/sug_unknown/accept", {}, ADMIN),
+    ("POST", "/v1/suggestions/sug_unknown/reject", None, AGENT),
+    ("GET", "/v1/alerts", None, STAFF),
 ]
 
 
@@ -82,6 +86,8 @@ def test_every_route_is_in_the_matrix(secured) -> None:  # type: ignore[no-untyp
         ("DELETE", "/v1/documents/{doc_id}"): ("DELETE", "/v1/documents/nothing.md"),
         ("POST", "/v1/drafts/{draft_id}/outcome"): ("POST", "/v1/drafts/drf_unknown/outcome"),
         ("POST", "/v1/conversations/{conversation_id}/handoff"): ("POST", "/v1/conversations/conv-nobody/handoff"),
+        ("POST", "/v1/suggestions/{suggestion_id}/accept"): ("POST", "/v1/suggestions/sug_unknown/accept"),
+        ("POST", "/v1/suggestions/{suggestion_id}/reject"): ("POST", "/v1/suggestions/sug_unknown/reject"),
         ("GET", "/v1/handoffs/{handoff_id}"): ("GET", "/v1/handoffs/hof_unknown"),
         ("POST", "/v1/handoffs/{handoff_id}/claim"): ("POST", "/v1/handoffs/hof_unknown/claim"),
         ("POST", "/v1/handoffs/{handoff_id}/close"): ("POST", "/v1/handoffs/hof_unknown/close"),

@@ -18,11 +18,13 @@ from .. import prompts
 from ..config import Settings
 from ..desk.conversations import ConversationStore, Turn
 from ..desk.support import HandoffNotifier, SupportStore
-from ..errors import InvalidInput
+from ..errors import InvalidInput, RagError
+from ..index.documents import Audience
 from ..index.retrieval import Passage, Retriever
 from ..language import SUPPORTED
 from ..metrics import observe_answer
 from ..model.llm import Generator, Message, Usage, YesNo
+from ..tone import sentiment_of
 from .cache import AnswerCache, Cached
 from .check import SentenceCheck, Sentences, answered, check_sentence, cited_numbers, judged
 from .citations import MARKER, Renumberer
@@ -132,6 +134,8 @@ class Pipeline:
             language=result.language,
             citations=[c.__dict__ for c in result.citations],
             latency_ms=t["total_ms"],
+            topic=topic_of(result) or self._nearest_article(question, query.audience),
+            sentiment="negative" if route.reason in ("frustration", "complaint") else sentiment_of(question),
         )
         if result.action == "handoff" and self.support is not None:
             result.handoff_id = record_handoff(result, customer_id, self.conversations, self.support, self.notifier)
@@ -195,6 +199,15 @@ class Pipeline:
         """Whether the index holds articles in another language than the customer's (else
         translating the question for the search cannot find anything more)."""
         return any(d.language not in (language, "") for d in self.retriever.store.documents())
+
+    def _nearest_article(self, question: str, audience: Audience | None) -> str | None:
+        """The topic of a question handed on before anything was retrieved (anger, a wish for a
+        person): the article nearest to it, so upset questions count on their topic too."""
+        try:
+            hits = self.retriever.store.dense_search(question, k=1, audience=audience)
+        except RagError:
+            return None
+        return hits[0].chunk.doc_id if hits else None
 
     def _quoted(
         self, result: AnswerResult, asked: str, found: Sequence[Passage], quotes: Sequence[Quote], usage: Usage
@@ -305,6 +318,14 @@ class Pipeline:
         for _ in self._checked(result, question, passages, text, usage):
             pass
         return result
+
+
+def topic_of(result: AnswerResult) -> str | None:
+    """The article a question is about: the first passage retrieved for it, or (an answer from the
+    cache) the first it cites; None when nothing was retrieved (a handoff before retrieval)."""
+    if result.passages:
+        return result.passages[0].chunk.doc_id
+    return result.citations[0].doc_id if result.citations else None
 
 
 def new_answer_id() -> str:

@@ -17,9 +17,33 @@ from ..config import Settings
 from .body import BodyLimit
 from .cors import KeyOriginsCORS
 from .errors import install_error_handlers
-from .routes import analytics, answer, chat, documents, drafts, health, keys, login, metrics, support, triage, widget
+from .routes import (
+    analytics,
+    answer,
+    chat,
+    documents,
+    drafts,
+    health,
+    keys,
+    learning,
+    login,
+    metrics,
+    support,
+    triage,
+    widget,
+)
 
 log = logging.getLogger("rag_service.api")
+
+
+async def _alerts(components: Components, every_s: float = 300) -> None:
+    """Look for spikes every 5 minutes (the dashboard and GET /v1/alerts also look when asked)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await run_in_threadpool(components.alerts.check)
+        except Exception:  # a failed check must not take the service down; the next one retries
+            log.exception("alert check failed")
 
 
 async def _retention(components: Components, days: int, every_s: float = 86_400) -> None:
@@ -45,9 +69,11 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
             if settings.retention_days
             else None
         )
+        watch = asyncio.create_task(_alerts(app.state.components))
         try:
             yield
         finally:
+            watch.cancel()
             if retention is not None:
                 retention.cancel()
             app.state.components.close()
@@ -79,6 +105,7 @@ def create_app(settings: Settings, components: Components | None = None) -> Fast
     app.include_router(login.router)
     app.include_router(metrics.router)
     app.include_router(triage.router)
+    app.include_router(learning.router)
     app.include_router(widget.router)
     app.include_router(widget.pages)
     # outermost: browsers on the pages of a key's origins may call the API (the web chat); error

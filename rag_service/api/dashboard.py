@@ -71,6 +71,41 @@ def _clusters_table(clusters: Sequence[dict[str, Any]], empty: str) -> str:
     return f"<table><tr><th>questions</th><th>topic (closest question)</th><th>examples</th></tr>{rows}</table>"
 
 
+def _alerts(alerts: Sequence[dict[str, Any]]) -> str:
+    if not alerts:
+        return "<h2>Alerts</h2><p>No spikes in the last 24 hours.</p>"
+    rows = "".join(
+        f"<tr><td>{_e(str(x['created_at'])[:16])}</td><td>{'questions' if x['kind'] == 'volume' else 'upset questions'}"
+        f"</td><td>{_e(x['title'])}</td><td>{x['count']}</td><td>{x['usual']:.1f}</td>"
+        f"<td>{'; '.join(_e(q) for q in x['examples'])}</td></tr>"
+        for x in alerts
+    )
+    return (
+        '<h2>Alerts</h2><table class="alerts"><tr><th>raised</th><th>spike of</th><th>topic</th>'
+        f"<th>last hour</th><th>usual per hour</th><th>examples</th></tr>{rows}</table>"
+    )
+
+
+def _suggestions(found: Sequence[dict[str, Any]]) -> str:
+    head = "<h2>Suggested article changes</h2>"
+    if not found:
+        return head + "<p>No suggestions: no edited drafts or repeatedly unanswered questions in 30 days.</p>"
+    items = []
+    for x in found[:20]:
+        source = "an agent's edited draft" if x["kind"] == "edited_draft" else f"asked {x['asked']} times, unanswered"
+        target = f"change <code>{_e(x['target_doc'])}</code>" if x["target_doc"] else "a new article"
+        wording = f"<p><b>Agent's wording:</b> {_e(x['wording'])}</p>" if x["wording"] else ""
+        items.append(
+            f'<details class="suggestion"><summary><b>{_e(x["title"])}</b> — {source}, {target}</summary>'
+            f"<p><b>Missing:</b> {_e(x['missing'])}</p>{wording}"
+            f"<p><b>Asked as:</b> {'; '.join(_e(q) for q in x['questions'])}</p>"
+            f"<pre>{_e(x['proposed'])}</pre>"
+            f'<p class="muted">Accept (writes and indexes the article): <code>POST /v1/suggestions/{_e(x["id"])}/accept'
+            f"</code> with an admin key; reject: <code>POST /v1/suggestions/{_e(x['id'])}/reject</code>.</p></details>"
+        )
+    return head + "".join(items)
+
+
 def render(a: dict[str, Any]) -> str:
     rates, fb, dr, lat = a["rates"], a["feedback"], a["drafts"], a["latency_ms"]
     cards = [
@@ -94,6 +129,7 @@ def render(a: dict[str, Any]) -> str:
 · <a href="?from={_e(a["from"])}&amp;to={_e(a["to"])}&amp;format=json">JSON</a></form>
 <form method="post" action="/logout" class="signout"><button type="submit">Sign out</button></form></header>
 <div class="cards">{card_html}</div>
+{_alerts(a.get("alerts", []))}
 <h2>Volume and outcomes</h2>
 {stacked_days(a["volume_per_day"])}
 {bars("Outcome rates (%)", [(k, 100 * v) for k, v in rates.items() if v is not None], fmt="{:.0f} %")}
@@ -101,6 +137,7 @@ def render(a: dict[str, Any]) -> str:
 <h2>Knowledge-base gaps: the articles to write next</h2>
 {bars("Unanswered questions by topic", [(c["label"], float(c["count"])) for c in gaps], color="#d9a21b")}
 {_clusters_table(gaps, "No unanswered questions in this period.")}
+{_suggestions(a.get("suggestions", []))}
 <h2>Top question topics</h2>
 {bars("Questions by topic", [(c["label"], float(c["count"])) for c in a["topics"]])}
 {_clusters_table(a["topics"], "No questions in this period.")}

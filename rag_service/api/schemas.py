@@ -11,7 +11,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from ..access import ApiKey
 from ..answer.types import AnswerResult, Citation
+from ..desk.alerts import Alert
 from ..desk.drafts import Draft
+from ..desk.learning import Suggestion
 from ..desk.support import Customer, Handoff
 from ..desk.triage import Triaged
 from ..index.documents import DocumentRecord
@@ -574,4 +576,85 @@ class TriageOut(BaseModel):
             language=t.language,
             sentiment=t.sentiment,  # type: ignore[arg-type]
             articles=[ArticleOut(doc_id=a.doc_id, title=a.title, score=a.score) for a in t.articles],
+        )
+
+
+class SuggestionOut(BaseModel):
+    id: str
+    kind: Literal["edited_draft", "gap"] = Field(
+        ..., description="From an agent's edited draft, or a cluster of unanswered questions."
+    )
+    status: Literal["open", "accepted", "rejected"]
+    title: str = Field(..., description="The question the article should answer.")
+    questions: list[str] = Field(..., description="How customers asked it (personal data redacted).")
+    asked: int
+    missing: str = Field(..., description="The missing fact, as far as it is known.")
+    wording: str | None = Field(..., description="The agent's wording, if an agent answered it.")
+    target_doc: str | None = Field(..., description="The article to change; null: a new article.")
+    proposed: str = Field(..., description="The proposed Markdown article.")
+    created_at: str
+    decided_by: str | None
+    decided_at: str | None
+    doc_id: str | None = Field(..., description="The document an accepted suggestion became.")
+
+    @classmethod
+    def from_core(cls, x: Suggestion) -> SuggestionOut:
+        return cls(
+            id=x.id,
+            kind=x.kind,  # type: ignore[arg-type]
+            status=x.status,  # type: ignore[arg-type]
+            title=x.title,
+            questions=x.questions,
+            asked=x.asked,
+            missing=x.missing,
+            wording=x.wording,
+            target_doc=x.target_doc,
+            proposed=x.proposed,
+            created_at=x.created_at.isoformat(timespec="seconds"),
+            decided_by=x.decided_by,
+            decided_at=x.decided_at.isoformat(timespec="seconds") if x.decided_at else None,
+            doc_id=x.doc_id,
+        )
+
+
+class AcceptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100_000,
+        pattern=r"\w",
+        description="The article as accepted; default: the proposal.",
+    )
+    doc_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-/]{0,200}\.md$",
+        description="The file it becomes in the knowledge-base folder; default suggested/<title>.md.",
+    )
+
+
+class AlertOut(BaseModel):
+    id: str
+    kind: Literal["volume", "negative"] = Field(..., description="Many questions, or many upset ones.")
+    topic: str = Field(..., description="The article the questions are nearest to.")
+    title: str
+    count: int = Field(..., description="Questions in the hour before the alert.")
+    usual: float = Field(..., description="The topic's usual questions per hour over the week before.")
+    examples: list[str]
+    window_start: str
+    created_at: str
+
+    @classmethod
+    def from_core(cls, a: Alert) -> AlertOut:
+        return cls(
+            id=a.id,
+            kind=a.kind,  # type: ignore[arg-type]
+            topic=a.topic,
+            title=a.title,
+            count=a.count,
+            usual=a.usual,
+            examples=a.examples,
+            window_start=a.window_start.isoformat(timespec="seconds"),
+            created_at=a.created_at.isoformat(timespec="seconds"),
         )

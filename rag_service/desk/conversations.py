@@ -107,11 +107,18 @@ class ConversationStore:
         language: str,
         citations: Sequence[dict[str, Any]],
         latency_ms: float | None = None,
+        topic: str | None = None,
+        sentiment: str | None = None,
     ) -> None:
         with self.session() as s, s.begin():
             s.add(
                 MessageRow(
-                    conversation_id=conversation_id, role="user", content=self._redact(question), language=language
+                    conversation_id=conversation_id,
+                    role="user",
+                    content=self._redact(question),
+                    language=language,
+                    topic=topic,
+                    sentiment=sentiment,
                 )
             )
             s.add(

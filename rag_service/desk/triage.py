@@ -23,7 +23,6 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +32,7 @@ from ..errors import ConfigError, InvalidInput
 from ..index.embeddings import Embedder
 from ..index.retrieval import Retriever
 from ..language import detect_language
-from ..lexicon import entries
+from ..tone import says, sentiment_of
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -110,24 +109,6 @@ class Triaged:
     articles: list[Article] = field(default_factory=list)
 
 
-@cache
-def _patterns(name: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in entries(name))
-
-
-def _says(text: str, *names: str) -> bool:
-    return any(p.search(text) for name in names for p in _patterns(name))
-
-
-def sentiment_of(text: str, upset: bool = False) -> str:
-    """``upset``: the router's frustration or complaint detector (rag_service/answer/route.py) fired."""
-    if upset or _says(text, "frustration", "complaint", "negative"):
-        return "negative"
-    if _says(text, "praise"):
-        return "positive"
-    return "neutral"
-
-
 class Triage:
     def __init__(
         self, taxonomy: Taxonomy | None, embedder: Embedder, retriever: Retriever, router: Router | None = None
@@ -187,22 +168,22 @@ def priority_of(
     the customer's own record did."""
     reasons = []
     level = PRIORITIES.index(default)
-    if _says(text, "urgent"):
+    if says(text, "urgent"):
         level, reasons = 3, ["no service, misuse or money taken wrongly right now"]
     else:
         raised = []
-        if _says(text, "degraded"):
+        if says(text, "degraded"):
             raised.append("service works badly")
-        if _says(text, "deadline"):
+        if says(text, "deadline"):
             raised.append("a deadline")
         if angry:
             raised.append("the customer is angry")
         if repeat_contacts >= 2:
             raised.append(f"{repeat_contacts} earlier contacts")
-        fine = not own_case and not _says(text, "negation")  # nothing of theirs is said to be wrong
+        fine = not own_case and not says(text, "negation")  # nothing of theirs is said to be wrong
         if raised:
             level, reasons = max(level, 2), raised
-        elif level == 0 or (fine and (sentiment == "positive" or ("?" in text and not _says(text, "own")))):
+        elif level == 0 or (fine and (sentiment == "positive" or ("?" in text and not says(text, "own")))):
             level, reasons = 0, ["praise or a general question: nothing of the customer's own is wrong"]
         else:
             reasons = ["the category's usual priority"]

@@ -1,4 +1,4 @@
-"""Signed webhook events (a new handoff) to the URL in ``RAG_WEBHOOK_URL``.
+"""Signed webhook events (a new handoff, a raised alert) to the URL in ``RAG_WEBHOOK_URL``.
 
 The body is JSON; ``X-RAG-Signature: sha256=<hex>`` is the HMAC-SHA256 of the exact body bytes
 with ``RAG_WEBHOOK_SECRET``, and ``X-RAG-Event`` names the event, so the receiver can verify the
@@ -66,12 +66,18 @@ class WebhookNotifier:
         self._backoff_s = backoff_s
         self._client = client or httpx.Client(timeout=10)
         self._sleep = sleep
-        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        # (the event, what to do once the receiver took it)
+        self._queue: queue.Queue[tuple[dict[str, Any], Callable[[], None] | None] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
         self._thread.start()
 
     def handoff_created(self, handoff: Handoff) -> None:
-        self._queue.put((handoff.id, handoff_event(handoff)))
+        support = self._support
+        self._queue.put((handoff_event(handoff), (lambda: support.mark_delivered(handoff.id)) if support else None))
+
+    def send(self, event: dict[str, Any], on_delivered: Callable[[], None] | None = None) -> None:
+        """Queue any event (``event["type"]`` names it)."""
+        self._queue.put((event, on_delivered))
 
     def deliver(self, event: dict[str, Any]) -> bool:
         """POST one event, retrying transient failures; True when the receiver took it (2xx)."""
@@ -101,10 +107,10 @@ class WebhookNotifier:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            handoff_id, event = item
+            event, on_delivered = item
             try:
-                if self.deliver(event) and self._support is not None:
-                    self._support.mark_delivered(handoff_id)
+                if self.deliver(event) and on_delivered is not None:
+                    on_delivered()
             except Exception:  # the delivery thread must outlive any one event
                 log.exception("webhook delivery failed")
             finally:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -64,7 +65,14 @@ async def dashboard(
     until: ToQ = None,
     format: Annotated[Literal["html", "json"], Query()] = "html",
 ) -> Any:
-    figures = await run_in_threadpool(_figures, components, since, until)
+    def gather() -> dict[str, Any]:
+        figures = _figures(components, since, until)
+        components.alerts.check()
+        figures["alerts"] = [a.__dict__ for a in components.alerts.recent()]
+        figures["suggestions"] = [x.__dict__ for x in components.learning.refresh()]
+        return figures
+
+    figures = await run_in_threadpool(gather)
     if format == "json":
-        return JSONResponse(figures)
+        return JSONResponse(jsonable_encoder(figures))
     return HTMLResponse(render(figures))

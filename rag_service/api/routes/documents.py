@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=AUTH_RE
 _DOC_ID = re.compile(r"^[\w][\w .\-/]{0,250}$")
 
 
-def _write_lock(request: Request) -> threading.Lock:
+def index_write_lock(request: Request) -> threading.Lock:
     """Index writes are serialised per app: the store is one Chroma collection and one manifest."""
     lock: threading.Lock | None = getattr(request.app.state, "index_write_lock", None)
     if lock is None:
@@ -69,7 +69,7 @@ async def upload_document(
         source = SourceFile(path=path, doc_id=doc_id, root=None)
 
         def ingest() -> DocumentUploadOut:
-            with _write_lock(request):
+            with index_write_lock(request):
                 result = ingest_file(components.store, source, settings=settings, audience=audience)
                 if result.status == "failed":
                     raise DocumentError(doc_id, result.reason)
@@ -85,7 +85,7 @@ async def upload_document(
 @router.delete("/{doc_id:path}", status_code=204, responses=documented(404))
 async def delete_document(doc_id: IdPath, request: Request, components: ComponentsDep, _: Admin) -> Response:
     def delete() -> None:
-        with _write_lock(request):
+        with index_write_lock(request):
             components.store.delete_document(doc_id)
             components.forget_answers(doc_id)
 
