@@ -147,6 +147,34 @@ def _verdict(metrics: Mapping[str, Any]) -> str:
     return "<br>".join(marks)
 
 
+def parity_html(table: Mapping[str, Mapping[str, Any]]) -> str:
+    """Every metric per language, the gap (best − worst) and its 95% interval (eval/parity.py)."""
+    if not table:
+        return ""
+    languages = sorted({lang for row in table.values() for lang in row["languages"]})
+    head = "".join(f"<th>{html.escape(lang)} (n)</th>" for lang in languages)
+    rows = []
+    for name, row in table.items():
+        cells = "".join(
+            f"<td>{_fmt(row['languages'][lang]['value'])} ({row['languages'][lang]['n']})</td>"
+            if lang in row["languages"]
+            else "<td>–</td>"
+            for lang in languages
+        )
+        interval = row["interval"]
+        span = "–" if not interval else f"{interval[0]:.3f} to {interval[1]:.3f}"
+        measurable = ' class="fail"' if interval and interval[0] > 0 else ""
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td>{cells}<td{measurable}>{_fmt(row['gap'])} "
+            f"({html.escape(str(row['worse'] or '–'))})</td><td>{span}</td></tr>"
+        )
+    return (
+        "<h2>Language parity</h2><p class='muted'>gap = best language − worst; red: the interval excludes 0 "
+        f"(one language measurably worse)</p><table><tr><th>metric</th>{head}<th>gap (worse)</th>"
+        f"<th>95% interval</th></tr>{''.join(rows)}</table>"
+    )
+
+
 def write_html(path: Path, report: dict[str, Any]) -> None:
     m = report["metrics"]
     gates = report["gates"]
@@ -210,6 +238,7 @@ started {html.escape(str(run.get("started")))} · wall {_fmt(run.get("wall_s"))}
 {"<h2>Knowledge base</h2>" + suite_table({str(run.get("dataset")): report["kb"]}) if report.get("kb") else ""}
 <h2>Gates</h2>{verdict}<table><tr><th>gate</th><th>value</th><th>result</th></tr>{gate_rows}</table>
 <h2>Metrics</h2><table><tr><th>metric</th><th>value</th><th>n</th><th>95% interval</th></tr>{metric_rows}</table>
+{parity_html(report.get("parity") or {})}
 <h2>Charts</h2>{"".join(charts)}
 <h2>Questions</h2><input id="q" placeholder="filter: id, type, text, action…" oninput="filt()">
 <table id="rows"><thead><tr><th>id</th><th>type</th><th>question</th><th>answer</th><th>action</th><th>cited</th><th>claims (judge)</th>

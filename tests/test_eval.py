@@ -222,12 +222,16 @@ def test_cli_writes_reports_and_gates_set_the_exit_code(
             "--no-judge",
             "--fail-under",
             "action_accuracy=0.9",
+            "--max-gap",
+            "action_accuracy=1",
         ],
     )
     assert ok.exit_code == 0, ok.output
     report = json.loads((out / "report.json").read_text())
-    assert set(report) >= {"run", "metrics", "by_type", "by_language", "gates", "questions"}
-    assert report["gates"][0]["passed"] is True
+    assert set(report) >= {"run", "metrics", "by_type", "by_language", "gates", "questions", "parity"}
+    assert report["gates"][0]["passed"] is True and report["parity_gates"][0]["passed"] is True
+    assert set(report["parity"]["action_accuracy"]["languages"]) == {"de", "en"}
+    assert "language parity" in ok.output and "Language parity" in (out / "report.html").read_text()
     parser = _Tags()
     parser.feed((out / "report.html").read_text())
     assert parser.tags.count("svg") >= 3 and "table" in parser.tags
