@@ -160,7 +160,8 @@ class KeyStore:
         )
         with self._session.begin() as s:
             s.add(row)
-        self._origins = (0.0, frozenset())  # the allowed origins are read again
+        if origins and parent_id is None:
+            self._origins = (0.0, frozenset())  # new origins: the allowed origins are read again
         return _key(row), secret
 
     def visitor(self, widget: Principal) -> tuple[ApiKey, str]:

@@ -162,6 +162,7 @@ class Components:
             Quota(
                 customer=settings.rate_limit_customer,
                 staff=settings.rate_limit_staff,
+                widget=settings.rate_limit_widget,
                 storage_uri=settings.rate_limit_storage,
                 streams=settings.max_streams_per_key,
                 engine=engine,

@@ -217,6 +217,11 @@ class Settings(BaseSettings):
         "20/minute;300/day", description="Requests per customer key (limits syntax: '20/minute;300/day'); 429 beyond."
     )
     rate_limit_staff: str = Field("600/minute", description="Requests per agent, qa or admin key; 429 beyond.")
+    rate_limit_widget: str = Field(
+        "120/minute;20000/day",
+        description="Visitor sessions a web chat's widget key may open (each new visitor of the site is one); "
+        "each visitor's own key then has the customer limits.",
+    )
     rate_limit_storage: str = Field(
         "memory://",
         description="Where request counts live: memory:// (one process), database (the service's database, "

@@ -24,12 +24,13 @@ class Quota:
         *,
         customer: str,
         staff: str,
+        widget: str = "120/minute;20000/day",
         storage_uri: str = "memory://",
         streams: int = 2,
         engine: Engine | None = None,  # for storage_uri "database"
     ) -> None:
         try:
-            self._items = {"customer": parse_many(customer), "staff": parse_many(staff)}
+            self._items = {"customer": parse_many(customer), "staff": parse_many(staff), "widget": parse_many(widget)}
             if storage_uri == "database":
                 if engine is None:
                     raise ConfigError("RAG_RATE_LIMIT_STORAGE=database needs the service's database")
@@ -42,10 +43,12 @@ class Quota:
         self._streams: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def hit(self, who: str, *, customer: bool) -> None:
+    def hit(self, who: str, *, customer: bool, widget: bool = False) -> None:
         """Count one request of ``who``; RateLimited (with the seconds until a slot frees) when any
-        of its limits is used up. A refused request costs nothing."""
-        items: list[RateLimitItem] = self._items["customer" if customer else "staff"]
+        of its limits is used up. A refused request costs nothing. ``widget``: a web chat's widget key
+        opening a visitor session (every new visitor of the site counts against it)."""
+        tier = "widget" if widget else "customer" if customer else "staff"
+        items: list[RateLimitItem] = self._items[tier]
         full = [item for item in items if not self._limiter.test(item, who)]
         if full:
             reset = max(self._limiter.get_window_stats(item, who).reset_time for item in full)

@@ -168,3 +168,11 @@ def test_cli_makes_a_widget_key_and_refuses_a_bad_origin(tmp_path: Any, monkeypa
     assert bad.exit_code != 0 and "not a web origin" in bad.output
     staff = runner.invoke(main, ["keys", "create", "--role", "agent", "--name", "a", "--origin", SITE])
     assert staff.exit_code != 0 and "only customer keys" in staff.output
+
+
+def test_new_visitors_count_against_the_widget_limit_not_the_customer_one(kb_client: Any) -> None:
+    client, _ = kb_client(auth="keys", rate_limit_customer="2/minute", rate_limit_widget="4/minute")
+    widget_key = client.app.state.components.keys.create(role="customer", name="hc", origins=[SITE])[1]
+    headers = {"Authorization": f"Bearer {widget_key}", "Origin": SITE}
+    opened = [client.post("/v1/widget/session", headers=headers).status_code for _ in range(5)]
+    assert opened == [201, 201, 201, 201, 429]  # more visitors than one customer's limit, fewer than the widget's

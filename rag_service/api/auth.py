@@ -58,7 +58,7 @@ def principal(
         raise Forbidden("this key works only from the web pages it was made for (its origins)")
     if caller.widget and request.url.path != WIDGET_SESSION_PATH:
         raise Forbidden("a widget key only opens visitor sessions (POST /v1/widget/session)")
-    components.quota.hit(caller_id(request, caller), customer=caller.role == "customer")
+    components.quota.hit(caller_id(request, caller), customer=caller.role == "customer", widget=caller.widget)
     return caller
 
 
