@@ -44,14 +44,16 @@
   function load() {
     var s = {};
     try { s = JSON.parse(localStorage.getItem(STORE) || "{}"); } catch (e) { s = {}; }
-    var t = [];
-    try { t = JSON.parse(sessionStorage.getItem(STORE) || "[]"); } catch (e) { t = []; }
-    return { visitor: s.visitor || null, conversation: s.conversation || null, turns: Array.isArray(t) ? t : [] };
+    var t = {};
+    try { t = JSON.parse(sessionStorage.getItem(STORE) || "{}"); } catch (e) { t = {}; }
+    // the visitor key lasts (localStorage); the conversation and its transcript last as long as the tab
+    return { visitor: s.visitor || null, conversation: t.conversation || null,
+      turns: Array.isArray(t.turns) ? t.turns : [] };
   }
   function save() {
     try {
-      localStorage.setItem(STORE, JSON.stringify({ visitor: state.visitor, conversation: state.conversation }));
-      sessionStorage.setItem(STORE, JSON.stringify(state.turns.slice(-40)));
+      localStorage.setItem(STORE, JSON.stringify({ visitor: state.visitor }));
+      sessionStorage.setItem(STORE, JSON.stringify({ conversation: state.conversation, turns: state.turns.slice(-40) }));
     } catch (e) { /* private mode: the chat works, it is just not kept */ }
   }
 
