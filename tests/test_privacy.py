@@ -4,12 +4,14 @@ file and the real CLI."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 MARKERS = ["Zerlina Quastfeld", "NOTE-58213", "QX-99137", "FEEDBACK-77310", "DRAFTMARK-4410"]
 KEEP = "KEEP-31337"
@@ -65,6 +67,7 @@ def test_export_then_erase_leaves_no_trace_in_the_files(tmp_path: Path, app_clie
         assert marker in export.text, marker
     assert KEEP not in export.text
 
+    _quote_in_alert_and_suggestion(client.app.state.components)
     client.app.state.components.engine.dispose()
     before = _files(tmp_path)
     assert all(m.encode() in before for m in MARKERS)  # the grep below can find them
@@ -74,6 +77,7 @@ def test_export_then_erase_leaves_no_trace_in_the_files(tmp_path: Path, app_clie
     deleted = erased.json()["deleted"]
     assert deleted["conversations"] == 2 and deleted["handoffs"] == 1 and deleted["profile"] == 1
     assert deleted["api_keys"] == 1 and deleted["feedback"] == 1 and deleted["drafts"] == 1
+    assert deleted["quoted"] == 2  # an alert's example and a (rejected) suggestion quoted the customer
     client.app.state.components.engine.dispose()
     after = _files(tmp_path)
     for marker in MARKERS:
@@ -82,6 +86,48 @@ def test_export_then_erase_leaves_no_trace_in_the_files(tmp_path: Path, app_clie
     assert client.get("/v1/customers/c-zq/export").status_code == 404
     assert client.delete("/v1/customers/c-zq").status_code == 404
     assert client.get("/v1/customers/c-keep").json()["notes"] == KEEP
+
+
+def _quote_in_alert_and_suggestion(components) -> None:  # type: ignore[no-untyped-def]
+    """The customer's question quoted where alerts and suggested articles keep examples."""
+    from rag_service.db import AlertRow, SuggestionRow, now
+
+    asked = [
+        m["content"]
+        for c in components.conversations.of_customer("c-zq")
+        for m in components.conversations.transcript(c)
+        if m["role"] == "user" and "QX-99137" in m["content"]
+    ]
+    assert asked
+    with Session(components.engine) as s, s.begin():
+        s.add(
+            AlertRow(
+                id="alr_t",
+                key="volume:t",
+                kind="volume",
+                topic="t",
+                title="t",
+                count=5,
+                usual=0.2,
+                examples_json=json.dumps([asked[0], KEEP]),
+                window_start=now(),
+                created_at=now(),
+            )
+        )
+        s.add(
+            SuggestionRow(
+                id="sug_t",
+                key="gap:t",
+                kind="gap",
+                status="rejected",
+                title=asked[0],
+                asked=2,
+                missing="-",
+                questions_json=json.dumps(asked),
+                proposed="# -",
+                created_at=now(),
+            )
+        )
 
 
 def _backdate(engine, conversation_id: str, days: int) -> None:  # type: ignore[no-untyped-def]

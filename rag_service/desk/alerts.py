@@ -19,7 +19,7 @@ import json
 import math
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -183,3 +183,18 @@ def alert_event(alert: Alert) -> dict[str, Any]:
             "created_at": alert.created_at.isoformat(timespec="seconds"),
         },
     }
+
+
+def scrub_alerts(engine: Engine, texts: Collection[str]) -> int:
+    """A customer's erasure: their questions leave the alerts' examples; how many alerts changed."""
+    if not texts:
+        return 0
+    changed = 0
+    with Session(engine) as s, s.begin():
+        for row in s.scalars(select(AlertRow)):
+            examples = json.loads(row.examples_json)
+            kept = [e for e in examples if e not in texts]
+            if len(kept) != len(examples):
+                row.examples_json = json.dumps(kept, ensure_ascii=False)
+                changed += 1
+    return changed

@@ -24,7 +24,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -77,9 +77,10 @@ def added_sentences(draft: str, sent: str) -> list[str]:
     return out
 
 
-def _markdown(title: str, body: str, questions: Sequence[str]) -> str:
-    asked = "".join(f"- {q}\n" for q in questions[:3])
-    return f"# {title.strip().rstrip('?')}\n\n{body.strip()}\n\n<!-- asked by customers as:\n{asked}-->\n"
+def _markdown(title: str, body: str) -> str:
+    """The proposed article: the question as its heading, the answer below (how customers asked it is
+    shown with the suggestion, not written into the article)."""
+    return f"# {title.strip().rstrip('?')}\n\n{body.strip()}\n"
 
 
 def _row(s: Suggestion) -> dict[str, object]:
@@ -153,7 +154,7 @@ class Learning:
                     missing=missing,
                     wording=wording,
                     target_doc=cited.most_common(1)[0][0] if cited else None,
-                    proposed=_markdown(question or "Answer", missing, [question] if question else []),
+                    proposed=_markdown(question or "Answer", missing),
                     created_at=now(),
                     sources=[d.id],
                 )
@@ -219,7 +220,7 @@ class Learning:
                     missing=missing,
                     wording=wording,
                     target_doc=None,
-                    proposed=_markdown(title, body, examples),
+                    proposed=_markdown(title, body),
                     created_at=now(),
                 )
             )
@@ -301,3 +302,25 @@ def slug(text: str) -> str:
     """A file name from a title: "Wie lange dauert …?" -> "wie-lange-dauert"."""
     words = re.findall(r"\w+", text.lower())[:8]
     return "-".join(words) or "article"
+
+
+def scrub_suggestions(engine: Engine, texts: Collection[str]) -> int:
+    """A customer's erasure: their questions leave every suggestion. An open suggestion built on one
+    is deleted (the next refresh rebuilds it from what is left); a decided one keeps its decision
+    with the questions removed. How many suggestions changed."""
+    if not texts:
+        return 0
+    changed = 0
+    with Session(engine) as s, s.begin():
+        for row in s.scalars(select(SuggestionRow)):
+            questions = json.loads(row.questions_json)
+            if row.title not in texts and not any(q in texts for q in questions):
+                continue
+            changed += 1
+            if row.status == "open":
+                s.delete(row)
+                continue
+            row.questions_json = json.dumps([q for q in questions if q not in texts], ensure_ascii=False)
+            if row.title in texts:
+                row.title = "(a question erased at the customer's request)"
+    return changed

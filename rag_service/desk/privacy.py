@@ -19,7 +19,9 @@ from sqlalchemy.engine import Engine
 
 from ..access import KeyStore
 from ..errors import NotFound
+from .alerts import scrub_alerts
 from .conversations import ConversationStore
+from .learning import scrub_suggestions
 from .support import SupportStore
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,10 @@ class Privacy:
         NotFound when nothing was held."""
         conversations = self.conversations.of_customer(customer_id)
         answers = self.conversations.answer_ids(conversations)
+        asked = {m["content"] for c in conversations for m in self.conversations.transcript(c) if m["role"] == "user"}
         counts = self.support.erase(customer_id, conversations, answers)
+        # their questions quoted as alert examples or in suggested articles go too
+        counts["quoted"] = scrub_alerts(self.engine, asked) + scrub_suggestions(self.engine, asked)
         counts["messages"] = self.conversations.delete(conversations)
         counts["conversations"] = len(conversations)
         counts["api_keys"] = self.keys.erase_customer(customer_id)
