@@ -15,6 +15,8 @@ from rag_service.desk.triage import Taxonomy
 from rag_service.errors import ConfigError
 
 TAXONOMY = """
+urgent = ['\\bakku\\w*\\s+(raucht|brennt|qualmt)']
+
 [[category]]
 name = "billing"
 queue = "finance"
@@ -131,6 +133,16 @@ def test_without_a_taxonomy_there_is_no_category_but_the_rest(kb_client: Any) ->
     assert "kulanz-intern.md" in [a["doc_id"] for a in internal.json()["articles"]]  # agents see internal articles
 
 
+def test_the_company_s_own_words_for_no_service_raise_the_priority(triaging: tuple[Any, dict[str, str]]) -> None:
+    client, keys = triaging
+    ticket = {"subject": "Akku", "body": "Der Akku raucht seit heute früh, was soll ich tun?"}
+    t = _triage(client, keys["agent"], **ticket).json()
+    assert t["priority"] == "urgent"  # from the taxonomy: the language data know nothing of batteries
+    plain = client.app.state.components.triage
+    plain.taxonomy = Taxonomy(plain.taxonomy.categories)
+    assert _triage(client, keys["agent"], **ticket).json()["priority"] != "urgent"
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -139,6 +151,11 @@ def test_without_a_taxonomy_there_is_no_category_but_the_rest(kb_client: Any) ->
         ("[[category]]\nname='a'\nqueue='q'\ndescription='x'\n", "fewer than two categories"),
         ("[[category]]\nname='a'\nqueue='q'\n[[category]]\nname='b'\nqueue='q'\ndescription='y'\n", "description"),
         ("name = ", "not valid TOML"),
+        (
+            "urgent = ['(']\n[[category]]\nname='a'\nqueue='q'\ndescription='x'\n"
+            "[[category]]\nname='b'\nqueue='q'\ndescription='y'\n",
+            "not a regular expression",
+        ),
     ],
 )
 def test_a_broken_taxonomy_is_refused_with_the_reason(tmp_path: Path, text: str, says: str) -> None:

@@ -9,7 +9,8 @@ Cheap first, no model call:
   texts count more than one), the confidence the softmax of the scores (how clearly one wins).
 - **sentiment** and **priority**: how people write, from the language data files
   (``rag_service/lexicon/<lang>.toml``: ``urgent``, ``degraded``, ``deadline``, ``praise``,
-  ``negative`` plus the routing patterns for frustration and complaints). A category's default
+  ``negative`` plus the routing patterns for frustration and complaints), and the company's own
+  words for no service or bad service from the taxonomy (``urgent``, ``degraded``). A category's default
   priority is raised by what the ticket says (no service at all, fraud → urgent; slow, a deadline,
   anger → high) and by the customer's repeated contacts, and lowered to ``low`` for praise.
 - **articles**: the service's hybrid retrieval over every article, internal ones included (triage is
@@ -57,6 +58,10 @@ class Category:
 @dataclass(frozen=True)
 class Taxonomy:
     categories: tuple[Category, ...]
+    # the company's own words for no service and for bad service (the language data files know
+    # only how people write): regular expressions, any language
+    urgent: tuple[re.Pattern[str], ...] = ()
+    degraded: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def load(cls, path: Path) -> Taxonomy:
@@ -86,7 +91,13 @@ class Taxonomy:
             raise ConfigError(f"RAG_TRIAGE_TAXONOMY: {path} defines fewer than two categories")
         if len({c.name for c in categories}) != len(categories):
             raise ConfigError(f"RAG_TRIAGE_TAXONOMY: {path} names a category twice")
-        return cls(tuple(categories))
+        signals = {}
+        for kind in ("urgent", "degraded"):
+            try:
+                signals[kind] = tuple(re.compile(str(p), re.IGNORECASE) for p in data.get(kind, []))
+            except re.error as exc:
+                raise ConfigError(f"RAG_TRIAGE_TAXONOMY: {kind} in {path}: not a regular expression ({exc})") from exc
+        return cls(tuple(categories), **signals)
 
 
 @dataclass(frozen=True)
@@ -148,8 +159,16 @@ class Triage:
             result.category, result.queue, result.confidence = best.name, best.queue, shares[best.name]
             result.categories = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
             default = best.priority
+        company = self.taxonomy or Taxonomy(())
         result.priority, result.reasons = priority_of(
-            text, default, sentiment, repeat_contacts, angry=labels["frustrated"], own_case=labels["account"]
+            text,
+            default,
+            sentiment,
+            repeat_contacts,
+            angry=labels["frustrated"],
+            own_case=labels["account"],
+            urgent=any(p.search(text) for p in company.urgent),
+            degraded=any(p.search(text) for p in company.degraded),
         )
         passages = self.retriever.retrieve([text], top_k=max(articles * 2, articles), audience=None)
         seen: dict[str, Article] = {}
@@ -161,18 +180,26 @@ class Triage:
 
 
 def priority_of(
-    text: str, default: str, sentiment: str, repeat_contacts: int, *, angry: bool = False, own_case: bool = False
+    text: str,
+    default: str,
+    sentiment: str,
+    repeat_contacts: int,
+    *,
+    angry: bool = False,
+    own_case: bool = False,
+    urgent: bool = False,
+    degraded: bool = False,
 ) -> tuple[str, list[str]]:
     """The priority and the reasons for it: what the ticket says outranks the category's default.
     ``angry``: the router's frustration detector fired; ``own_case``: its detector of questions about
-    the customer's own record did."""
+    the customer's own record did; ``urgent``/``degraded``: the company's own signals matched."""
     reasons = []
     level = PRIORITIES.index(default)
-    if says(text, "urgent"):
+    if urgent or says(text, "urgent"):
         level, reasons = 3, ["no service, misuse or money taken wrongly right now"]
     else:
         raised = []
-        if says(text, "degraded"):
+        if degraded or says(text, "degraded"):
             raised.append("service works badly")
         if says(text, "deadline"):
             raised.append("a deadline")
