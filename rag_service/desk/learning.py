@@ -24,7 +24,7 @@ import logging
 import re
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -64,6 +64,7 @@ class Suggestion:
     decided_at: datetime | None = None
     doc_id: str | None = None  # the document it became
     sources: list[str] = field(default_factory=list)  # draft ids it came from
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # a gap's label, embedded
 
 
 def added_sentences(draft: str, sent: str) -> list[str]:
@@ -129,11 +130,15 @@ class Learning:
         self.similarity = embedder.relevance_floor + (1 - embedder.relevance_floor) * 0.45
 
     # ------------------------------------------------------------------ finding
-    def _from_drafts(self, since: datetime) -> list[Suggestion]:
+    def _drafts_sent(self, since: datetime) -> list[DraftRow]:
+        """Drafts an agent sent, as written or edited, since ``since``."""
         with Session(self.engine) as s:
-            rows = s.scalars(select(DraftRow).where(DraftRow.outcome == "edited", DraftRow.outcome_at >= since)).all()
+            query = select(DraftRow).where(DraftRow.outcome.in_(("sent", "edited")), DraftRow.outcome_at >= since)
+            return list(s.scalars(query).all())
+
+    def _from_drafts(self, drafts: Sequence[DraftRow]) -> list[Suggestion]:
         out = []
-        for d in rows:
+        for d in (d for d in drafts if d.outcome == "edited"):
             added = added_sentences(d.draft, d.final_text or "")
             if not added:
                 continue  # reworded, nothing new
@@ -161,20 +166,17 @@ class Learning:
             )
         return out
 
-    def _answered_by_agents(self, since: datetime) -> list[tuple[str, str]]:
+    @staticmethod
+    def _answered_by_agents(drafts: Sequence[DraftRow]) -> list[tuple[str, str]]:
         """(the customer's question, the text an agent sent) of drafts sent or edited."""
-        with Session(self.engine) as s:
-            rows = s.scalars(
-                select(DraftRow).where(DraftRow.outcome.in_(("sent", "edited")), DraftRow.outcome_at >= since)
-            ).all()
         out = []
-        for d in rows:
+        for d in drafts:
             asked = [m["text"] for m in json.loads(d.ticket_json).get("messages", []) if m.get("role") == "customer"]
             if asked and d.final_text:
                 out.append((asked[-1], d.final_text))
         return out
 
-    def _from_gaps(self, since: datetime) -> list[Suggestion]:
+    def _from_gaps(self, since: datetime, drafts: Sequence[DraftRow]) -> list[Suggestion]:
         gaps = [
             e.question
             for e in exchanges(self.engine, since, now() + timedelta(seconds=1))
@@ -185,7 +187,7 @@ class Learning:
         unique = list(dict.fromkeys(gaps))
         counts = Counter(gaps)
         vectors = np.asarray(self.embedder.embed_batch(unique, kind="query"), dtype=np.float32)
-        answered = self._answered_by_agents(since)
+        answered = self._answered_by_agents(drafts)
         answer_vectors = (
             np.asarray(self.embedder.embed_batch([q for q, _ in answered], kind="query"), dtype=np.float32)
             if answered
@@ -198,7 +200,8 @@ class Learning:
                 continue
             centroid = vectors[group].sum(axis=0)
             centroid /= np.linalg.norm(centroid) or 1.0
-            label = unique[group[int(np.argmax(vectors[group] @ centroid))]]
+            at = group[int(np.argmax(vectors[group] @ centroid))]
+            label = unique[at]
             examples = sorted({self.redact(unique[i]) for i in group}, key=lambda q: -counts.get(q, 0))[:5]
             wording = None
             if len(answer_vectors):
@@ -222,6 +225,7 @@ class Learning:
                     target_doc=None,
                     proposed=_markdown(title, body),
                     created_at=now(),
+                    vector=vectors[at],
                 )
             )
         return out
@@ -229,7 +233,8 @@ class Learning:
     def refresh(self, days: int = DAYS) -> list[Suggestion]:
         """Find suggestions in the recent support work and keep them; the open ones, most asked first."""
         since = now() - timedelta(days=days)
-        found = self._from_drafts(since) + self._from_gaps(since)
+        drafts = self._drafts_sent(since)
+        found = self._from_drafts(drafts) + self._from_gaps(since, drafts)
         try:
             self._keep(found)
         except IntegrityError:  # another worker stored the same suggestion a moment ago
@@ -252,9 +257,8 @@ class Learning:
                     row = by_key.get(key)
                 else:
                     row, key = None, "gap:" + hashlib.sha256(sug.title.lower().encode()).hexdigest()[:24]
-                    if gap_vectors is not None:  # the same cluster under a drifted label
-                        v = np.asarray(self.embedder.embed_batch([sug.title], kind="query")[0], dtype=np.float32)
-                        sims = gap_vectors @ v
+                    if gap_vectors is not None and sug.vector is not None:  # the same cluster, a drifted label
+                        sims = gap_vectors @ sug.vector
                         best = int(np.argmax(sims))
                         if sims[best] >= self.similarity:
                             row = gap_rows[best]
