@@ -11,13 +11,14 @@ from .lexicon import entries
 
 
 @cache
-def _patterns(name: str) -> tuple[re.Pattern[str], ...]:
+def patterns(name: str) -> tuple[re.Pattern[str], ...]:
+    """Every language's entries under ``name``, compiled case-insensitively (once per process)."""
     return tuple(re.compile(p, re.IGNORECASE) for p in entries(name))
 
 
 def says(text: str, *names: str) -> bool:
     """Whether ``text`` matches an entry of any language under any of ``names``."""
-    return any(p.search(text) for name in names for p in _patterns(name))
+    return any(p.search(text) for name in names for p in patterns(name))
 
 
 def sentiment_of(text: str, upset: bool = False) -> str:

@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from ..index.embeddings import Embedder, embed_query
-from ..lexicon import entries
+from ..tone import patterns
 
 log = logging.getLogger(__name__)
 LABELS = ("human", "frustrated", "complaint", "account")
@@ -53,9 +53,7 @@ class Lexicon:
     @classmethod
     @cache
     def load(cls) -> Lexicon:
-        return cls(
-            **{name: tuple(re.compile(p, re.IGNORECASE) for p in entries(name)) for name in cls.__dataclass_fields__}
-        )
+        return cls(**{name: patterns(name) for name in cls.__dataclass_fields__})
 
 
 def _normal(text: str) -> str:
